@@ -1,0 +1,247 @@
+// Package profile holds the lab's world: merchants, terminals, test cards,
+// QR wallets, products and test keys. Every part (host, devices, terminal,
+// harness) takes what it needs from a *Profile in its config, so one YAML
+// file describes a whole lab; Default returns the embedded profile of
+// DESIGN.md §9 that every command uses when given no file.
+package profile
+
+import (
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// Profile is one lab's configuration. Amounts are int64 minor units.
+type Profile struct {
+	Name         string     `yaml:"name"`
+	Currency     string     `yaml:"currency"`
+	CurrencyCode string     `yaml:"currency_code"`
+	CountryCode  string     `yaml:"country_code"`
+	Locale       string     `yaml:"locale"`
+	Keys         Keys       `yaml:"keys"`
+	Merchants    []Merchant `yaml:"merchants"`
+	Terminals    []Terminal `yaml:"terminals"`
+	Host         Host       `yaml:"host"`
+	Cards        []Card     `yaml:"cards"`
+	Wallets      []Wallet   `yaml:"wallets"`
+	Products     []Product  `yaml:"products"`
+}
+
+// Keys are the public test keys of DESIGN.md §9, as hex.
+type Keys struct {
+	TerminalMasterKey string `yaml:"terminal_master_key"`
+	IssuerMasterKey   string `yaml:"issuer_master_key"`
+}
+
+// TMK returns the terminal master key as bytes.
+func (k Keys) TMK() []byte { b, _ := hex.DecodeString(k.TerminalMasterKey); return b }
+
+// IMK returns the issuer's application cryptogram master key as bytes.
+func (k Keys) IMK() []byte { b, _ := hex.DecodeString(k.IssuerMasterKey); return b }
+
+// Merchant is an acquirer's merchant and its settlement terms.
+type Merchant struct {
+	ID             string `yaml:"id"`
+	Name           string `yaml:"name"`
+	City           string `yaml:"city"`
+	Settlement     string `yaml:"settlement"` // realtime | t1
+	Realtime       string `yaml:"realtime"`   // none | pending | approved | rejected
+	RealtimePerTxn Amount `yaml:"realtime_per_txn"`
+	RealtimeDaily  Amount `yaml:"realtime_daily"`
+	CardFee        Rate   `yaml:"card_fee"`
+	QRFee          Rate   `yaml:"qr_fee"`
+	Line           int    `yaml:"-"`
+}
+
+// Terminal is a terminal bound to a merchant.
+type Terminal struct {
+	ID       string `yaml:"id"`
+	Merchant string `yaml:"merchant"`
+	Software string `yaml:"software"`
+	Line     int    `yaml:"-"`
+}
+
+// Host holds host-wide parameters.
+type Host struct {
+	// MinTerminalSoftware: sign-on from older terminal software is refused.
+	MinTerminalSoftware string `yaml:"min_terminal_software"`
+}
+
+// Card is a virtual card and its issuer account.
+type Card struct {
+	Alias       string   `yaml:"alias"`
+	PAN         string   `yaml:"pan"`
+	Expiry      string   `yaml:"expiry"` // YYYY-MM
+	PIN         string   `yaml:"pin"`    // empty: no PIN, signature
+	Name        string   `yaml:"name"`
+	PANSeq      string   `yaml:"pan_seq"`
+	Account     string   `yaml:"account"` // credit | debit
+	Limit       Amount   `yaml:"limit"`   // credit limit or balance
+	PerTxnLimit Amount   `yaml:"per_txn_limit"`
+	DailyCount  int      `yaml:"daily_count"`
+	Status      string   `yaml:"status"` // active | lost | stolen | restricted
+	Interfaces  []string `yaml:"interfaces"`
+	Line        int      `yaml:"-"`
+}
+
+// ExpiryYYMM is the expiry as the card and field 14 carry it.
+func (c Card) ExpiryYYMM() string {
+	if len(c.Expiry) != 7 {
+		return ""
+	}
+	return c.Expiry[2:4] + c.Expiry[5:7]
+}
+
+// Has says whether the card supports an interface (chip, tap, swipe).
+func (c Card) Has(iface string) bool {
+	for _, i := range c.Interfaces {
+		if i == iface {
+			return true
+		}
+	}
+	return false
+}
+
+// ServiceCode is the magstripe service code: 2xx for chip cards (so a
+// swiped chip card is asked to insert), 1xx for magstripe-only cards.
+func (c Card) ServiceCode() string {
+	if c.Has("chip") {
+		return "201"
+	}
+	return "101"
+}
+
+// Wallet is a QR payment wallet, found by the customer's payment code.
+type Wallet struct {
+	Code    string `yaml:"code"`
+	Name    string `yaml:"name"`
+	Balance Amount `yaml:"balance"`
+	Line    int    `yaml:"-"`
+}
+
+// Product is an item the scanner can read.
+type Product struct {
+	Barcode string `yaml:"barcode"`
+	Name    string `yaml:"name"`
+	NameZH  string `yaml:"name_zh"`
+	Price   Amount `yaml:"price"`
+	Line    int    `yaml:"-"`
+}
+
+// Default returns a fresh copy of the embedded default profile.
+func Default() *Profile {
+	p, err := Parse(defaultYAML, "default.yaml")
+	if err != nil {
+		panic("embedded default profile: " + err.Error()) // a build defect, caught by tests
+	}
+	return p
+}
+
+// Load reads and checks a profile file.
+func Load(path string) (*Profile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading profile: %w", err)
+	}
+	return Parse(b, path)
+}
+
+// Card finds a card by alias; the error lists the valid aliases.
+func (p *Profile) Card(alias string) (Card, error) {
+	for _, c := range p.Cards {
+		if c.Alias == alias {
+			return c, nil
+		}
+	}
+	return Card{}, fmt.Errorf("unknown card %q; valid cards: %s", alias, strings.Join(p.CardAliases(), ", "))
+}
+
+// CardAliases lists the aliases in profile order.
+func (p *Profile) CardAliases() []string {
+	out := make([]string, len(p.Cards))
+	for i, c := range p.Cards {
+		out[i] = c.Alias
+	}
+	return out
+}
+
+// CardByPAN finds a card by its PAN.
+func (p *Profile) CardByPAN(pan string) (Card, bool) {
+	for _, c := range p.Cards {
+		if c.PAN == pan {
+			return c, true
+		}
+	}
+	return Card{}, false
+}
+
+// Merchant finds a merchant by ID.
+func (p *Profile) Merchant(id string) (Merchant, bool) {
+	for _, m := range p.Merchants {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return Merchant{}, false
+}
+
+// Terminal finds a terminal by ID.
+func (p *Profile) Terminal(id string) (Terminal, bool) {
+	for _, t := range p.Terminals {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Terminal{}, false
+}
+
+// Product finds a product by barcode or by name; the error lists what is valid.
+func (p *Profile) Product(codeOrName string) (Product, error) {
+	for _, pr := range p.Products {
+		if pr.Barcode == codeOrName || strings.EqualFold(pr.Name, codeOrName) {
+			return pr, nil
+		}
+	}
+	var names []string
+	for _, pr := range p.Products {
+		names = append(names, fmt.Sprintf("%s (%s)", pr.Name, pr.Barcode))
+	}
+	sort.Strings(names)
+	return Product{}, fmt.Errorf("unknown product %q; valid products: %s", codeOrName, strings.Join(names, ", "))
+}
+
+// Wallet finds a wallet by payment code.
+func (p *Profile) Wallet(code string) (Wallet, bool) {
+	for _, w := range p.Wallets {
+		if w.Code == code {
+			return w, true
+		}
+	}
+	return Wallet{}, false
+}
+
+// Clone returns a deep copy, so a lab can change its profile at run time
+// (a card reported lost, a merchant approved) without touching another's.
+func (p *Profile) Clone() *Profile {
+	out, err := yaml.Marshal(p)
+	if err != nil {
+		panic(err)
+	}
+	var c Profile
+	if err := yaml.Unmarshal(out, &c); err != nil {
+		panic(err)
+	}
+	// Lines are not marshalled; keep them for error messages.
+	for i := range c.Cards {
+		c.Cards[i].Line = p.Cards[i].Line
+	}
+	return &c
+}
