@@ -1,0 +1,8 @@
+// Package iso is possim's ISO 8583 wire: the possim87 spec (ISO 8583:1987,
+// ASCII, 8-byte bitmaps sent as hex and expanding through bit 1), the
+// 2-byte big-endian length framing, typed structs for each message family,
+// the MTI, processing-code and response-code constants, and loading of
+// other specs from moov-io's JSON or YAML spec files. Messages, fields and
+// connections come from github.com/moov-io/iso8583 and iso8583-connection;
+// this package only configures them the way DESIGN.md §3 draws the wire.
+package iso

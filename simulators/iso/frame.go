@@ -1,0 +1,54 @@
+package iso
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/moov-io/iso8583/network"
+)
+
+// MaxMessageLength caps the 2-byte length header: a possim87 message is a
+// few hundred bytes, and a header claiming more is either garbage or an
+// attack, refused before anything is allocated.
+const MaxMessageLength = 4096
+
+// ErrFrameTooLong is returned for a length header above MaxMessageLength.
+var ErrFrameTooLong = errors.New("frame length above limit")
+
+// ErrEmptyFrame is returned for a zero length header.
+var ErrEmptyFrame = errors.New("empty frame")
+
+// ReadLength reads the 2-byte big-endian length header. It has the shape
+// of iso8583-connection's MessageLengthReader.
+func ReadLength(r io.Reader) (int, error) {
+	h := network.NewBinary2BytesHeader()
+	if _, err := h.ReadFrom(r); err != nil {
+		return 0, err
+	}
+	n := h.Length()
+	if n > MaxMessageLength {
+		return 0, fmt.Errorf("length header says %d bytes (limit %d): %w", n, MaxMessageLength, ErrFrameTooLong)
+	}
+	if n == 0 {
+		return 0, ErrEmptyFrame
+	}
+	return n, nil
+}
+
+// WriteLength writes the 2-byte big-endian length header.
+func WriteLength(w io.Writer, length int) (int, error) {
+	h := network.NewBinary2BytesHeader()
+	if err := h.SetLength(length); err != nil {
+		return 0, err
+	}
+	return h.WriteTo(w)
+}
+
+// Frame prepends the length header to a packed message.
+func Frame(packed []byte) []byte {
+	out := make([]byte, 2+len(packed))
+	out[0], out[1] = byte(len(packed)>>8), byte(len(packed))
+	copy(out[2:], packed)
+	return out
+}
