@@ -81,6 +81,9 @@ func Parse(data []byte, name string) (*Profile, error) {
 		return nil, withFile(err, name)
 	}
 	recordLines(root.Content[0], &p)
+	if err := p.expandRanges(); err != nil {
+		return nil, withFile(err, name)
+	}
 	if err := p.validate(); err != nil {
 		return nil, withFile(err, name)
 	}
@@ -291,4 +294,84 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// expandRanges turns terminal and card entries with a count into one entry
+// each, so every other part sees a flat list.
+func (p *Profile) expandRanges() error {
+	var terms []Terminal
+	for _, t := range p.Terminals {
+		if t.Count <= 1 {
+			terms = append(terms, t)
+			continue
+		}
+		prefix, start, width := splitDigits(t.ID)
+		if width == 0 || t.Count > 100000 {
+			return &Error{Line: t.Line, Msg: fmt.Sprintf("terminal %s: a range needs trailing digits in the id and a count up to 100000", t.ID)}
+		}
+		for i := 0; i < t.Count; i++ {
+			n := t
+			n.ID = fmt.Sprintf("%s%0*d", prefix, width, start+i)
+			n.Count = 0
+			if len(n.ID) != len(t.ID) {
+				return &Error{Line: t.Line, Msg: fmt.Sprintf("terminal %s: count %d overflows the id's digits", t.ID, t.Count)}
+			}
+			terms = append(terms, n)
+		}
+	}
+	p.Terminals = terms
+	var cards []Card
+	for _, c := range p.Cards {
+		if c.Count <= 1 {
+			cards = append(cards, c)
+			continue
+		}
+		if len(c.PAN) < 12 || !allDigits(c.PAN) || c.Count > 100000 {
+			return &Error{Line: c.Line, Msg: fmt.Sprintf("card %s: a range needs a numeric pan and a count up to 100000", c.Alias)}
+		}
+		body := c.PAN[:len(c.PAN)-1]
+		start, err := strconv.ParseInt(body, 10, 64)
+		if err != nil {
+			return &Error{Line: c.Line, Msg: fmt.Sprintf("card %s: pan too long for a range", c.Alias)}
+		}
+		for i := 0; i < c.Count; i++ {
+			n := c
+			b := fmt.Sprintf("%0*d", len(body), start+int64(i))
+			n.PAN = b + luhnDigit(b)
+			n.Alias = fmt.Sprintf("%s-%04d", c.Alias, i+1)
+			n.Count = 0
+			n.Interfaces = append([]string(nil), c.Interfaces...)
+			cards = append(cards, n)
+		}
+	}
+	p.Cards = cards
+	return nil
+}
+
+func splitDigits(id string) (prefix string, start, width int) {
+	i := len(id)
+	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' {
+		i--
+	}
+	if i == len(id) {
+		return id, 0, 0
+	}
+	n, _ := strconv.Atoi(id[i:])
+	return id[:i], n, len(id) - i
+}
+
+// luhnDigit is the check digit that makes body+digit pass the Luhn test.
+func luhnDigit(body string) string {
+	sum := 0
+	for i := 0; i < len(body); i++ {
+		d := int(body[len(body)-1-i] - '0')
+		if i%2 == 0 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return strconv.Itoa((10 - sum%10) % 10)
 }

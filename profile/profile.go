@@ -66,7 +66,10 @@ type Terminal struct {
 	ID       string `yaml:"id"`
 	Merchant string `yaml:"merchant"`
 	Software string `yaml:"software"`
-	Line     int    `yaml:"-"`
+	// Count > 1 makes a range: the ID's trailing digits count up
+	// (LOAD0001 with count 3 is LOAD0001, LOAD0002, LOAD0003).
+	Count int `yaml:"count,omitempty"`
+	Line  int `yaml:"-"`
 }
 
 // Host holds host-wide parameters.
@@ -89,7 +92,10 @@ type Card struct {
 	DailyCount  int      `yaml:"daily_count"`
 	Status      string   `yaml:"status"` // active | lost | stolen | restricted
 	Interfaces  []string `yaml:"interfaces"`
-	Line        int      `yaml:"-"`
+	// Count > 1 makes a range of cards for load tests: alias-0001, ... with
+	// PANs counting up from pan and their Luhn digit recomputed.
+	Count int `yaml:"count,omitempty"`
+	Line  int `yaml:"-"`
 }
 
 // ExpiryYYMM is the expiry as the card and field 14 carry it.

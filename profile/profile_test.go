@@ -21,7 +21,7 @@ func TestDefault(t *testing.T) {
 	if !ok || m.Name != "Demo Mart" || m.CardFee != 60 || m.QRFee != 38 || m.RealtimePerTxn != 5000000 || m.RealtimeDaily != 20000000 {
 		t.Errorf("merchant = %+v", m)
 	}
-	if len(p.Cards) != 8 || len(p.Products) != 4 || p.Cards[0].Line == 0 {
+	if len(p.Cards) != 8+1024 || len(p.Products) != 4 || p.Cards[0].Line == 0 {
 		t.Errorf("default profile: %d cards, %d products, first card line %d", len(p.Cards), len(p.Products), p.Cards[0].Line)
 	}
 	if so, _ := p.Card("swipe-only"); so.PIN != "" || so.ServiceCode() != "101" {
@@ -76,3 +76,27 @@ func TestBadProfilesNameTheLine(t *testing.T) {
 		})
 	}
 }
+
+func TestRanges(t *testing.T) {
+	p := Default()
+	if _, ok := p.Terminal("LOAD1024"); !ok {
+		t.Error("LOAD1024 missing from the load terminal range")
+	}
+	if _, ok := p.Terminal("LOAD1025"); ok {
+		t.Error("LOAD1025 present; the range has 1024")
+	}
+	c, err := p.Card("load-0002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PAN[:15] != "476173900200001" || !luhnOK(c.PAN) {
+		t.Errorf("load-0002 PAN %s", c.PAN)
+	}
+	for _, c := range p.Cards {
+		if !luhnOK(c.PAN) {
+			t.Errorf("%s: PAN fails Luhn", c.Alias)
+		}
+	}
+}
+
+func luhnOK(pan string) bool { return luhnDigit(pan[:len(pan)-1]) == pan[len(pan)-1:] }
