@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/possim/possim/harness/load"
+	"github.com/possim/possim/profile"
+	"golang.org/x/term"
+)
+
+func init() {
+	register("load", "put load on a host: N terminals, a mix, closed or open loop", runLoad)
+}
+
+func runLoad(ctx context.Context, args []string, env *Env) error {
+	fs := newFlagSet(env, "load", `possim load --host 127.0.0.1:8583 --conns 32 --duration 30s --json`)
+	host := fs.String("host", "", "host address (required unless --echo)")
+	conns := fs.Int("conns", 8, "connections, each its own terminal (LOAD0001...)")
+	duration := fs.Duration("duration", 0, "run this long")
+	count := fs.Int("count", 0, "or send this many requests")
+	rate := fs.Float64("rate", 0, "requests per second over all connections (0: as fast as answered)")
+	mixFile := fs.String("mix", "", "mix file (YAML: sale: 80, qr: 10, void: 5, reversal: 3, decline: 2)")
+	profileFile := fs.String("profile", "", "profile with the load terminals and cards (default: embedded)")
+	echo := fs.Bool("echo", false, "start a bare echo host in this process and load it (the stack's ceiling)")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
+	timeout := fs.Duration("timeout", 5*time.Second, "response timeout per request")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *duration <= 0 && *count <= 0 {
+		return usageErr("give --duration or --count")
+	}
+	if *host == "" && !*echo {
+		return usageErr("give --host ADDR, or --echo for the in-process echo host")
+	}
+	cfg := load.Config{Addr: *host, Conns: *conns, Duration: *duration, Count: *count, Rate: *rate, Seed: *seed, Timeout: *timeout}
+	if *profileFile != "" {
+		p, err := profile.Load(*profileFile)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		cfg.Profile = p
+	}
+	if *mixFile != "" {
+		m, err := load.LoadMix(*mixFile)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		cfg.Mix = m
+	}
+	if *echo {
+		e, err := load.StartEcho("127.0.0.1:0", nil)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		cfg.Addr = e.Addr()
+	}
+	if f, ok := env.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		cfg.Progress = func(s load.Snapshot) {
+			bar := ""
+			if *duration > 0 {
+				n := int(20 * s.Elapsed / *duration)
+				for i := 0; i < 20; i++ {
+					if i < n {
+						bar += "#"
+					} else {
+						bar += "."
+					}
+				}
+			}
+			fmt.Fprintf(env.Stderr, "\r[%s] %5.1fs %9d requests %9d approved %6d errors %8.0f/s ", bar, s.Elapsed.Seconds(), s.Requests, s.Approved, s.Errors, float64(s.Requests)/s.Elapsed.Seconds())
+		}
+		defer fmt.Fprintln(env.Stderr)
+	}
+	rep, err := load.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.WriteText(env.Stdout)
+	return nil
+}
