@@ -1,0 +1,101 @@
+package ledger
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchLedger opens a ledger with synchronous=FULL, as the host runs it, and
+// a merchant without real-time limits so every sale takes the D0 path.
+func benchLedger(b *testing.B) *Ledger {
+	b.Helper()
+	l, _ := openLedger(b, Options{})
+	m := demoMerchant()
+	m.RealtimePerTxn, m.RealtimeDaily = 0, 0
+	if err := l.PutMerchant(context.Background(), m); err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
+
+func reportSales(b *testing.B, l *Ledger) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sales/s")
+	commits, records := l.Commits()
+	if commits > 0 {
+		b.ReportMetric(float64(records)/float64(commits), "sales/commit")
+	}
+	if n, size, err := l.Stats(context.Background()); err == nil && n > 0 {
+		b.ReportMetric(float64(size)/float64(n), "disk-B/sale")
+	}
+}
+
+// BenchmarkRecordSale is one caller at a time: every sale pays a whole fsync.
+func BenchmarkRecordSale(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	e := sale(0, 10000, t0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.Key.STAN = strconv.Itoa(i)
+		e.Time = t0.Add(time.Duration(i) * time.Millisecond)
+		if _, err := l.Record(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportSales(b, l)
+}
+
+// BenchmarkRecordSaleParallel is many terminals at once (32 goroutines per
+// CPU), the host's real load: group commit shares each fsync.
+func BenchmarkRecordSaleParallel(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		e := sale(0, 10000, t0)
+		for pb.Next() {
+			i := n.Add(1)
+			e.Key.STAN = strconv.FormatInt(i, 10)
+			e.Time = t0.Add(time.Duration(i) * time.Millisecond)
+			if _, err := l.Record(ctx, e); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	reportSales(b, l)
+}
+
+// BenchmarkIssuerReads is what the host reads per sale before deciding:
+// the card's usage and, for a void, the original.
+func BenchmarkIssuerReads(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	for i := range 1000 {
+		record(b, l, sale(i+1, 10000, t0))
+	}
+	key := sale(500, 0, t0).Key
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := l.CardUsage(ctx, "card-visa", t0); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, ok, err := l.Lookup(ctx, key); err != nil || !ok {
+				b.Error("lookup", err)
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,355 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+)
+
+// writer is the committer's state. Only the committer goroutine touches it
+// after Open, so its caches need no lock; they hold committed state plus the
+// effects of the open transaction, and are reloaded when one rolls back.
+type writer struct {
+	l    *Ledger
+	conn *sql.Conn
+	// bg is the context of every statement the committer runs. It has no Done
+	// channel on purpose: a caller giving up must not tear a group commit, and
+	// the driver starts a watcher goroutine per call for a cancellable one.
+	bg context.Context
+	st writeStmts
+
+	merchants map[string]Merchant
+	d0used    map[d0Key]int64 // D0-credited gross per merchant and day
+	// Balance and card-usage changes of the open transaction, written by
+	// flush just before it commits.
+	balances map[string]int64
+	cards    map[cardDay]cardDelta
+	// orphans are approved reversals whose original is not journaled, by
+	// the original's key, waiting for it.
+	orphans map[Key]orphan
+	batch   []*request
+
+	commits atomic.Int64 // transactions committed
+	records atomic.Int64 // requests committed
+}
+
+type d0Key struct {
+	merchant string
+	day      int64 // Unix ns of the day's first instant
+}
+
+// writeStmts are prepared once on the committer's connection.
+type writeStmts struct {
+	begin, commit, rollback *sql.Stmt
+
+	insEntry, selEntry, selOrig, selByID  *sql.Stmt
+	setUndone, clearUndone, setOrigID     *sql.Stmt
+	insPosting, closePending, addBalance  *sql.Stmt
+	selOrigin, selByEntry, sumD0, upsCard *sql.Stmt
+}
+
+func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
+	conn, err := l.wdb.Conn(ctx)
+	if err != nil {
+		return nil, l.fileErr("opening", err)
+	}
+	w := &writer{l: l, conn: conn, bg: context.Background(), d0used: map[d0Key]int64{},
+		balances: map[string]int64{}, cards: map[cardDay]cardDelta{}}
+	if err := w.init(ctx); err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *writer) init(ctx context.Context) error {
+	l := w.l
+	rows, err := w.conn.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		return l.fileErr("checking", err)
+	}
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return l.fileErr("checking", err)
+		}
+		if s != "ok" && len(problems) < 5 {
+			problems = append(problems, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return l.fileErr("checking", err)
+	}
+	rows.Close()
+	if len(problems) > 0 {
+		return fmt.Errorf("ledger %s: %w: quick_check: %s", l.path, ErrCorrupt, strings.Join(problems, "; "))
+	}
+
+	var version int
+	if err := w.conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return l.fileErr("reading schema version", err)
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("ledger %s: schema version %d is newer than this program's %d", l.path, version, schemaVersion)
+	}
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return l.fileErr("creating schema", err)
+	}
+	_, err = w.conn.ExecContext(ctx, schemaSQL+fmt.Sprintf("PRAGMA user_version = %d;", schemaVersion))
+	if err == nil {
+		_, err = w.conn.ExecContext(ctx, "COMMIT")
+	}
+	if err != nil {
+		w.conn.ExecContext(ctx, "ROLLBACK")
+		return l.fileErr("creating schema", err)
+	}
+
+	prep := func(dst **sql.Stmt, q string) {
+		if err != nil {
+			return
+		}
+		*dst, err = w.conn.PrepareContext(ctx, q)
+	}
+	s := &w.st
+	prep(&s.begin, "BEGIN IMMEDIATE")
+	prep(&s.commit, "COMMIT")
+	prep(&s.rollback, "ROLLBACK")
+	prep(&s.insEntry, `INSERT INTO entries (tid, stan, date, cls, mti, proc, kind, merchant, pan, card_ref, method,
+		amount, currency, resp, auth, rrn, batch, orig_tid, orig_stan, orig_date, orig_id, time_ns)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tid, stan, date, cls) DO NOTHING`)
+	prep(&s.selEntry, "SELECT "+entryCols+" FROM entries WHERE tid = ? AND stan = ? AND date = ? AND cls = ?")
+	prep(&s.selOrig, `SELECT id, kind, resp, merchant, card_ref, amount, time_ns, orig_id, undone_by FROM entries
+		WHERE tid = ? AND stan = ? AND date = ? AND kind NOT IN ('reversal', 'balance')
+		ORDER BY resp = '00' DESC, id LIMIT 1`)
+	prep(&s.selByID, `SELECT id, kind, resp, merchant, card_ref, amount, time_ns, orig_id, undone_by FROM entries WHERE id = ?`)
+	prep(&s.setUndone, "UPDATE entries SET undone_by = ? WHERE id = ?")
+	prep(&s.clearUndone, "UPDATE entries SET undone_by = NULL WHERE id = ?")
+	prep(&s.setOrigID, "UPDATE entries SET orig_id = ? WHERE id = ?")
+	prep(&s.insPosting, `INSERT INTO postings (merchant, entry_id, origin, type, gross, fee, net, bps, time_ns, ref, open)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
+	prep(&s.closePending, "UPDATE postings SET open = 0 WHERE id = ? AND open = 1")
+	prep(&s.addBalance, "UPDATE merchants SET balance = balance + ? WHERE id = ?")
+	prep(&s.selOrigin, "SELECT id, merchant, type, gross, fee, net, bps, open FROM postings WHERE origin = ? ORDER BY id")
+	prep(&s.selByEntry, "SELECT id, merchant, origin, type, gross, fee, net, bps FROM postings WHERE entry_id = ? ORDER BY id")
+	prep(&s.sumD0, `SELECT COALESCE(SUM(gross), 0) FROM postings
+		WHERE merchant = ? AND type = 'd0_credit' AND time_ns >= ? AND time_ns < ?`)
+	prep(&s.upsCard, `INSERT INTO card_days (card_ref, day, debit_count, debit_amount, credit_amount) VALUES (?,?,?,?,?)
+		ON CONFLICT (card_ref, day) DO UPDATE SET debit_count = debit_count + excluded.debit_count,
+		debit_amount = debit_amount + excluded.debit_amount, credit_amount = credit_amount + excluded.credit_amount`)
+	if err != nil {
+		return l.fileErr("preparing statements", err)
+	}
+	if err := w.loadMerchants(ctx); err != nil {
+		return l.fileErr("loading merchants", err)
+	}
+	if err := w.loadOrphans(ctx); err != nil {
+		return l.fileErr("loading pending reversals", err)
+	}
+	return nil
+}
+
+type orphan struct {
+	id  int64
+	key Key // the reversal's own key
+}
+
+func (w *writer) loadOrphans(ctx context.Context) error {
+	rows, err := w.conn.QueryContext(ctx, `SELECT r.id, r.tid, r.stan, r.date,
+		COALESCE(r.orig_tid, r.tid), COALESCE(r.orig_stan, r.stan), COALESCE(r.orig_date, r.date)
+		FROM entries r WHERE r.kind = 'reversal' AND r.resp = '00' AND r.orig_id IS NULL AND NOT EXISTS (
+			SELECT 1 FROM entries o WHERE o.tid = COALESCE(r.orig_tid, r.tid) AND o.stan = COALESCE(r.orig_stan, r.stan)
+			AND o.date = COALESCE(r.orig_date, r.date) AND o.kind NOT IN ('reversal', 'balance'))`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	waiting := map[Key]orphan{}
+	for rows.Next() {
+		var o orphan
+		var k Key
+		if err := rows.Scan(&o.id, &o.key.TID, &o.key.STAN, &o.key.Date, &k.TID, &k.STAN, &k.Date); err != nil {
+			return err
+		}
+		waiting[k] = o
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	w.orphans = waiting
+	return nil
+}
+
+func (w *writer) loadMerchants(ctx context.Context) error {
+	rows, err := w.conn.QueryContext(ctx, "SELECT "+merchantCols+" FROM merchants")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ms := map[string]Merchant{}
+	for rows.Next() {
+		m, err := scanMerchant(rows)
+		if err != nil {
+			return err
+		}
+		ms[m.ID] = m
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	w.merchants = ms
+	return nil
+}
+
+// close releases the statements and the connection; the committer must have
+// stopped.
+func (w *writer) close() error {
+	for _, s := range []*sql.Stmt{w.st.begin, w.st.commit, w.st.rollback, w.st.insEntry, w.st.selEntry,
+		w.st.selOrig, w.st.selByID, w.st.setUndone, w.st.clearUndone, w.st.setOrigID, w.st.insPosting, w.st.closePending,
+		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	// A checkpoint on close keeps the WAL file from outliving the ledger.
+	w.conn.ExecContext(w.bg, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return w.conn.Close()
+}
+
+// run is the committer: it takes the first waiting request, adds whatever
+// else is queued (up to MaxBatch), commits them in one transaction and wakes
+// every caller. Under load the queue refills while a commit is in its fsync,
+// so batches grow by themselves; an idle ledger commits each record at once.
+func (l *Ledger) run() {
+	defer close(l.done)
+	w := l.w
+	for r := range l.reqs {
+		batch := append(w.batch[:0], r)
+	fill:
+		for len(batch) < l.opts.MaxBatch {
+			select {
+			case r, ok := <-l.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		w.commitBatch(batch)
+		for i := range batch {
+			batch[i].done <- struct{}{}
+			batch[i] = nil
+		}
+		w.batch = batch
+	}
+}
+
+// commitBatch applies every request in one transaction. A request refused
+// for bad input (ErrInvalid, ErrNotFound) has written nothing and does not
+// spoil the others; any other failure rolls the batch back and replays each
+// request in a transaction of its own, so one bad record costs only itself.
+func (w *writer) commitBatch(batch []*request) {
+	if _, err := w.st.begin.ExecContext(w.bg); err != nil {
+		err = w.l.fileErr("starting a transaction", err)
+		for _, r := range batch {
+			r.err = err
+		}
+		return
+	}
+	ok := true
+	for _, r := range batch {
+		if r.err = w.apply(r); r.err != nil && !refused(r.err) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		ok = w.flush() == nil
+	}
+	if ok {
+		if _, err := w.st.commit.ExecContext(w.bg); err == nil {
+			w.commits.Add(1)
+			w.records.Add(int64(len(batch)))
+			return
+		}
+	}
+	w.abort()
+	if len(batch) == 1 {
+		w.single(batch[0])
+		return
+	}
+	w.l.log.Warn("ledger: group commit failed, replaying one by one", "records", len(batch))
+	for _, r := range batch {
+		w.single(r)
+	}
+}
+
+func (w *writer) single(r *request) {
+	r.res, r.err = Result{}, nil
+	if _, err := w.st.begin.ExecContext(w.bg); err != nil {
+		r.err = w.l.fileErr("starting a transaction", err)
+		return
+	}
+	if r.err = w.apply(r); r.err != nil && !refused(r.err) {
+		w.abort()
+		r.res = Result{}
+		return
+	}
+	err := w.flush()
+	if err == nil {
+		_, err = w.st.commit.ExecContext(w.bg)
+	}
+	if err != nil {
+		w.abort()
+		r.res, r.err = Result{}, w.l.fileErr("committing", err)
+		return
+	}
+	w.commits.Add(1)
+	w.records.Add(1)
+}
+
+// abort rolls back and drops the caches, which may hold the rolled-back
+// transaction's effects.
+func (w *writer) abort() {
+	w.st.rollback.ExecContext(w.bg) // fails harmlessly when SQLite already rolled back
+	clear(w.d0used)
+	clear(w.balances)
+	clear(w.cards)
+	if err := w.loadMerchants(w.bg); err != nil {
+		w.l.log.Error("ledger: reloading merchants after rollback", "err", err)
+	}
+	if err := w.loadOrphans(w.bg); err != nil {
+		w.l.log.Error("ledger: reloading pending reversals after rollback", "err", err)
+	}
+}
+
+func (w *writer) apply(r *request) error {
+	if r.op != nil {
+		return r.op(w)
+	}
+	if err := w.record(&r.e, &r.res); err != nil {
+		if refused(err) {
+			return err
+		}
+		return w.l.fileErr("recording "+r.e.Key.String(), err)
+	}
+	return nil
+}
+
+// refused reports an error for bad input, raised before anything was written.
+func refused(err error) bool {
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound)
+}
+
+// Commits reports how many transactions the committer has committed and how
+// many requests they carried; records/commits is the mean group-commit size.
+func (l *Ledger) Commits() (commits, records int64) {
+	return l.w.commits.Load(), l.w.records.Load()
+}

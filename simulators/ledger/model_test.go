@@ -1,0 +1,115 @@
+package ledger
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestRandomHistoryMatchesModel runs a seeded random mix of sales, refunds,
+// voids, reversals (of sales and of voids), onboarding changes, cut-offs and
+// restarts, and checks the final balance against a plain model and the
+// invariants with Verify.
+func TestRandomHistoryMatchesModel(t *testing.T) {
+	ctx := context.Background()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	l, _ := openLedger(t, Options{Synchronous: "NORMAL", MaxBatch: 8})
+	m := demoMerchant()
+	m.RealtimePerTxn, m.RealtimeDaily = 50000, 200000
+	if err := l.PutMerchant(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+
+	type rec struct {
+		e       Entry
+		contrib int64 // what it adds to the merchant once settled, while it stands
+		live    bool
+		target  int // for an applied void: the index of its sale; -1 otherwise
+	}
+	var hist []*rec
+	stan := 0
+	now := t0
+	next := func() Entry {
+		stan++
+		now = now.Add(time.Duration(rng.IntN(3600)) * time.Second)
+		return sale(stan, 0, now)
+	}
+	for range 300 {
+		switch op := rng.IntN(20); {
+		case op < 8: // sale or QR sale
+			e := next()
+			e.Amount = int64(1 + rng.IntN(80000))
+			bps := int64(60)
+			if rng.IntN(3) == 0 {
+				e.Kind, e.Method, bps = KindQR, "qr", 38
+			}
+			record(t, l, e)
+			hist = append(hist, &rec{e: e, contrib: e.Amount - Fee(e.Amount, bps), live: true, target: -1})
+		case op < 10: // refund
+			e := next()
+			e.Kind, e.ProcCode, e.Amount = KindRefund, "200000", int64(1+rng.IntN(5000))
+			record(t, l, e)
+			hist = append(hist, &rec{e: e, contrib: -(e.Amount - Fee(e.Amount, 60)), live: true, target: -1})
+		case op < 13 && len(hist) > 0: // void of a sale
+			i := rng.IntN(len(hist))
+			h := hist[i]
+			if h.e.Kind != KindSale && h.e.Kind != KindQR {
+				continue
+			}
+			v := voidOf(0, h.e, now)
+			stan++
+			v.Key.STAN = sale(stan, 0, now).Key.STAN
+			r := record(t, l, v)
+			vr := &rec{e: v, target: -1}
+			if h.live {
+				h.live, vr.live, vr.target = false, true, i
+				if r.AlreadyReversed || r.OrigNotFound {
+					t.Fatalf("void of live %s: %+v", h.e.Key, r)
+				}
+			} else if !r.AlreadyReversed {
+				t.Fatalf("void of undone %s: %+v", h.e.Key, r)
+			}
+			hist = append(hist, vr)
+		case op < 16 && len(hist) > 0: // reversal of anything
+			h := hist[rng.IntN(len(hist))]
+			r := record(t, l, reversalOf(h.e, now))
+			if r.Duplicate { // this key was reversed before: nothing happens
+				continue
+			}
+			switch {
+			case h.e.Kind == KindVoid && h.live:
+				h.live = false
+				hist[h.target].live = true
+			case h.e.Kind != KindVoid && h.live:
+				h.live = false
+			}
+		case op < 17:
+			st := []RealtimeStatus{RealtimeApproved, RealtimePending, RealtimeRejected}[rng.IntN(3)]
+			if err := l.SetRealtime(ctx, mid, st); err != nil {
+				t.Fatal(err)
+			}
+		case op < 19:
+			if _, err := l.CutOff(ctx, now); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			l = reopen(t, l)
+		}
+	}
+	if _, err := l.CutOff(ctx, now.AddDate(0, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, h := range hist {
+		if h.live {
+			want += h.contrib
+		}
+	}
+	if got := balance(t, l, mid); got != want {
+		t.Errorf("balance %d, model says %d (seed %d)", got, want, seed)
+	}
+	mustVerify(t, l)
+}
