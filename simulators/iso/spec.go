@@ -20,7 +20,9 @@ import (
 // and changes what DESIGN.md §3 fixes: an 8-byte bitmap sent as 16 hex
 // characters that expands to the secondary bitmap through bit 1, binary
 // fields (52, 55, 64, 128) as hex characters, and the network management,
-// reconciliation and original-data fields possim uses.
+// reconciliation and original-data fields possim uses. Field 55's LLL
+// counts the hex characters sent, not the bytes they encode (see
+// hexCharsLLL); wireshark_test.go proves the wire against Wireshark.
 var Spec87 = newSpec87()
 
 func newSpec87() *iso8583.MessageSpec {
@@ -55,7 +57,7 @@ func newSpec87() *iso8583.MessageSpec {
 	fields[25] = numStr(2, "Point of Service Condition Code")
 	fields[49] = numStr(3, "Transaction Currency Code")
 	fields[52] = bin(8, "PIN Data", prefix.ASCII.Fixed)
-	fields[55] = bin(255, "ICC Data", prefix.ASCII.LLL)
+	fields[55] = bin(255, "ICC Data", hexCharsLLL)
 	fields[64] = bin(8, "Message Authentication Code (MAC)", prefix.ASCII.Fixed)
 	fields[70] = numStr(3, "Network Management Information Code")
 	fields[74] = num(10, "Credits, Number")
@@ -67,6 +69,37 @@ func newSpec87() *iso8583.MessageSpec {
 	fields[128] = bin(8, "Message Authentication Code", prefix.ASCII.Fixed)
 	return &iso8583.MessageSpec{Name: "possim87", Fields: fields}
 }
+
+// hexCharsLLL is the ASCII LLL prefix of field 55. ISO 8583:1987 has no
+// ICC field: 55 is "reserved ISO", ans..999, and an ans length counts the
+// characters sent. EMV data carried there as hex text is therefore
+// counted in hex characters, as Wireshark's 1987 dissector, moov's
+// Spec87ASCII and jPOS's ISO87APackager (IFA_LLLCHAR) all read it; only
+// the 1993 binary field b..255 counts bytes. The field keeps its []byte
+// value and its 255-byte EMV limit (510 characters).
+var hexCharsLLL prefix.Prefixer = hexCharsPrefixer{prefix.ASCII.LLL}
+
+type hexCharsPrefixer struct{ chars prefix.Prefixer }
+
+func (p hexCharsPrefixer) EncodeLength(maxLen, length int) ([]byte, error) {
+	return p.chars.EncodeLength(2*maxLen, 2*length)
+}
+
+func (p hexCharsPrefixer) DecodeLength(maxLen int, data []byte) (int, int, error) {
+	n, read, err := p.chars.DecodeLength(2*maxLen, data)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n%2 != 0 {
+		return 0, 0, fmt.Errorf("length %d counts hex characters and must be even", n)
+	}
+	return n / 2, read, nil
+}
+
+// Inspect names the prefix for moov's spec export. The name is not one
+// moov's importer knows, so an exported possim87 fails to load loudly
+// instead of coming back counting bytes.
+func (p hexCharsPrefixer) Inspect() string { return "ASCIIHexChars.LLL" }
 
 // SpecByName returns a built-in spec: "possim87" (the default), or moov's
 // "spec87ascii" and "spec87hex" as shipped.
