@@ -43,7 +43,7 @@ func TestFeeBPS(t *testing.T) {
 	for _, c := range []struct{ amount, bps, want int64 }{
 		{10000, 60, 60}, {10000, 38, 38}, {12345, 60, 74}, // 74.07 -> 74
 		{125, 60, 1}, {83, 60, 0}, // 0.498 -> 0; 0.75 -> 1
-		{250, 38, 1},             // 0.95 -> 1
+		{250, 38, 1}, // 0.95 -> 1
 	} {
 		if got := FeeBPS(c.amount, c.bps); got != c.want {
 			t.Errorf("FeeBPS(%d, %d) = %d; want %d", c.amount, c.bps, got, c.want)

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	connection "github.com/moov-io/iso8583-connection"
+	"github.com/possim/possim/simulators/iso"
+	"github.com/possim/possim/simulators/ledger"
+)
+
+// hostTIDSTAN matches responses on TID + STAN, as a terminal does.
+type hostTIDSTAN struct{}
+
+func (hostTIDSTAN) GenerateRequestID(m *iso8583.Message) (string, error) {
+	tid, _ := m.GetString(41)
+	stan, _ := m.GetString(11)
+	return tid + "/" + stan, nil
+}
+
+func hostClient(t *testing.T, addr string) *connection.Connection {
+	t.Helper()
+	c, err := connection.New(addr, iso.Spec87, iso.ReadLength, iso.WriteLength,
+		connection.SetRequestIDGenerator(hostTIDSTAN{}), connection.SendTimeout(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func hostSale(stan int) *iso8583.Message {
+	m, _ := iso.NewMessage(&iso.Financial{MTI: iso.MTIFinancialRequest, PAN: "5413330089010012",
+		ProcessingCode: iso.ProcPurchase, Amount: "000000000100", TransmissionDT: "1125103000",
+		STAN: fmt.Sprintf("%06d", stan), Expiry: "3012", EntryMode: "051", TerminalID: "TERM0001",
+		MerchantID: "123456789012345", Currency: "156", Reserved60: "0000012.1.0"})
+	return m
+}
+
+// hostListenLine reads stdout until the "listening on" line and returns the address.
+func hostListenLine(t *testing.T, r io.Reader) string {
+	t.Helper()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if addr, ok := strings.CutPrefix(sc.Text(), "possim host listening on "); ok {
+			go io.Copy(io.Discard, r)
+			return addr
+		}
+	}
+	t.Fatalf("host never said where it listens: %v", sc.Err())
+	return ""
+}
+
+func TestHostCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "host.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"host", "--listen", "127.0.0.1:0", "--db", db}, &Env{Stdout: pw, Stderr: &stderr, Getenv: os.Getenv})
+		pw.Close()
+	}()
+	addr := hostListenLine(t, pr)
+	c := hostClient(t, addr)
+	resp, err := c.Send(hostSale(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := resp.GetString(39); code != "00" {
+		t.Errorf("sale answered %s", code)
+	}
+	c.Close()
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	var out bytes.Buffer
+	if code := Main(context.Background(), []string{"ledger", "--db", db, "verify"}, &Env{Stdout: &out, Stderr: &out}); code != 0 {
+		t.Errorf("verify exit %d: %s", code, out.String())
+	}
+	out.Reset()
+	if code := Main(context.Background(), []string{"ledger", "--db", db, "statement", "--merchant", "123456789012345",
+		"--period", "month", "--date", time.Now().Format("2006-01-02"), "--json"}, &Env{Stdout: &out, Stderr: &out}); code != 0 || !strings.Contains(out.String(), `"Count": 1`) {
+		t.Errorf("statement exit %d:\n%s", code, out.String())
+	}
+}
+
+func TestHostBadInput(t *testing.T) {
+	dir := t.TempDir()
+	badProfile := filepath.Join(dir, "profile.yaml")
+	os.WriteFile(badProfile, []byte("name: x\ncurrency: CNY\nmerchants:\n  - id: 1\n    colour: red\n"), 0o644)
+	badFaults := filepath.Join(dir, "faults.yaml")
+	os.WriteFile(badFaults, []byte("faults:\n  - action: respond\n    code: \"51\"\n  - action: explode\n"), 0o644)
+	notDB := filepath.Join(dir, "notdb")
+	os.WriteFile(notDB, bytes.Repeat([]byte("not a database "), 400), 0o644)
+	db := filepath.Join(dir, "host.db")
+	for _, c := range []struct {
+		name  string
+		args  []string
+		code  int
+		where string
+	}{
+		{"bad profile", []string{"host", "--db", db, "--profile", badProfile}, 2, badProfile + ":"},
+		{"bad fault file", []string{"host", "--db", db, "--faults", badFaults}, 2, badFaults + ":4"},
+		{"not a database", []string{"host", "--listen", "127.0.0.1:0", "--db", notDB}, 2, notDB},
+		{"no db", []string{"host"}, 2, "--db"},
+		{"unknown spec", []string{"host", "--db", db, "--spec", "nope"}, 2, "possim87"},
+		{"verify missing file", []string{"ledger", "--db", filepath.Join(dir, "none.db"), "verify"}, 2, "none.db"},
+		{"bad period", []string{"ledger", "--db", db, "statement", "--merchant", "1", "--period", "week"}, 2, "week"},
+	} {
+		var out bytes.Buffer
+		code := Main(context.Background(), c.args, &Env{Stdout: &out, Stderr: &out})
+		if code != c.code || !strings.Contains(out.String(), c.where) {
+			t.Errorf("%s: exit %d, output %q; want exit %d naming %q", c.name, code, out.String(), c.code, c.where)
+		}
+	}
+}
+
+// TestHelperHostProcess is not a test: it is the child process of the crash
+// test, running Main with the arguments in POSSIM_HOST_ARGS.
+func TestHelperHostProcess(t *testing.T) {
+	args := os.Getenv("POSSIM_HOST_ARGS")
+	if args == "" {
+		t.Skip("helper process for TestHostCrashRecovery")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, strings.Split(args, "\x1f"), &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+func startChildHost(t *testing.T, db string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHostProcess$")
+	cmd.Env = append(os.Environ(), "POSSIM_HOST_ARGS="+strings.Join([]string{"host", "--listen", "127.0.0.1:0", "--db", db}, "\x1f"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, hostListenLine(t, out)
+}
+
+// TestHostCrashRecovery kills the host with SIGKILL in the middle of a
+// stream of sales, restarts it on the same database and carries on: every
+// approval a terminal received must be in the journal, nothing is posted
+// twice, and `possim ledger verify` passes.
+func TestHostCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	db := filepath.Join(t.TempDir(), "host.db")
+	var mu sync.Mutex
+	var approved []int
+	stan := 0
+	run := func(addr string, n int, kill func()) {
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			c := hostClient(t, addr)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				for {
+					mu.Lock()
+					if stan >= n {
+						mu.Unlock()
+						return
+					}
+					stan++
+					s := stan
+					mu.Unlock()
+					resp, err := c.Send(hostSale(s))
+					if err != nil {
+						return // the host died under us
+					}
+					if code, _ := resp.GetString(39); code == "00" {
+						mu.Lock()
+						approved = append(approved, s)
+						if len(approved) == 150 && kill != nil {
+							kill()
+						}
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	cmd, addr := startChildHost(t, db)
+	run(addr, 400, func() { cmd.Process.Signal(syscall.SIGKILL) })
+	cmd.Wait()
+	before := len(approved)
+	if before < 150 {
+		t.Fatalf("only %d approvals before the kill", before)
+	}
+	cmd2, addr2 := startChildHost(t, db)
+	run(addr2, stan+150, nil)
+	cmd2.Process.Signal(syscall.SIGTERM)
+	if err := cmd2.Wait(); err != nil {
+		t.Errorf("host after SIGTERM: %v", err)
+	}
+	if len(approved) < before+100 {
+		t.Errorf("restarted host approved only %d sales", len(approved)-before)
+	}
+
+	var out bytes.Buffer
+	if code := Main(context.Background(), []string{"ledger", "--db", db, "verify"}, &Env{Stdout: &out, Stderr: &out}); code != 0 {
+		t.Fatalf("ledger verify exit %d:\n%s", code, out.String())
+	}
+	ctx := context.Background()
+	led, err := ledger.Open(ctx, db, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	for _, s := range approved {
+		e, ok, err := led.Lookup(ctx, ledger.Key{TID: "TERM0001", STAN: fmt.Sprintf("%06d", s), Date: "1125"})
+		if err != nil || !ok || e.RespCode != "00" {
+			t.Errorf("approval STAN %06d not journaled approved: %+v %v %v", s, e, ok, err)
+		}
+	}
+	ps, err := led.Postings(ctx, "123456789012345", time.Now().AddDate(0, 0, -2), time.Now().AddDate(0, 0, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[ledger.Key]int{}
+	for _, p := range ps {
+		seen[p.EntryKey]++
+		if seen[p.EntryKey] > 1 {
+			t.Errorf("%s posted twice", p.EntryKey)
+		}
+	}
+	if len(seen) < len(approved) {
+		t.Errorf("%d postings for %d approvals received", len(seen), len(approved))
+	}
+	t.Logf("%d approvals received (%d before the kill), %d sales posted", len(approved), before, len(seen))
+}

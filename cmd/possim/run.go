@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/possim/possim/profile"
+	"github.com/possim/possim/scenarios"
+)
+
+func init() {
+	register("run", "run Gherkin features against a lab (godog)", runRun)
+	register("steps", "print every step possim knows, with an example", runSteps)
+}
+
+func runRun(ctx context.Context, args []string, env *Env) error {
+	fs := newFlagSet(env, "run", `possim run features/ --tags '~@wired' --format pretty,junit:out/junit.xml,cucumber:out/cucumber.json --html out/report.html --seed 42`)
+	tags := fs.String("tags", "", "godog tag expression, e.g. '@transactions && ~@wired'")
+	format := fs.String("format", "pretty", "godog formats, comma separated; name:FILE writes to a file (pretty, progress, junit, cucumber)")
+	html := fs.String("html", "", "write the self-contained HTML report here")
+	timeline := fs.String("timeline", "", "write each scenario's timeline as JSONL into this folder")
+	seed := fs.Uint64("seed", 1, "seed of the run; the same seed gives the same timelines")
+	conc := fs.Int("concurrency", 1, "scenarios run at once, each in its own lab")
+	shard := fs.String("shard", "", "run shard i of n (e.g. 2/3) for a CI matrix")
+	host := fs.String("host", "", "run the terminal-side scenarios against this external host (certification dry-run)")
+	devices := fs.String("devices", "", "use the ptys of possim devices in this folder instead of in-process devices")
+	profilePath := fs.String("profile", "", "lab profile (default: the embedded one)")
+	scale := fs.Float64("time-scale", 0.05, "shrink every timeout and delay by this factor (real time; 1 is faithful)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	// Flags may follow paths: possim run features/ --seed 3.
+	var paths []string
+	rest := fs.Args()
+	for len(rest) > 0 {
+		if strings.HasPrefix(rest[0], "-") {
+			if err := parseFlags(fs, rest); err != nil {
+				return err
+			}
+			rest = fs.Args()
+			continue
+		}
+		paths = append(paths, rest[0])
+		rest = rest[1:]
+	}
+	if *scale <= 0 || *scale > 1 {
+		return usageErr("--time-scale %v: give a factor above 0 and at most 1", *scale)
+	}
+	o := scenarios.Options{Paths: paths, Tags: *tags, Format: *format, HTML: *html, TimelineDir: *timeline,
+		Seed: *seed, Concurrency: *conc, HostAddr: *host, DevicesDir: *devices, TimeScale: *scale, Output: env.Stdout}
+	if *shard != "" {
+		i, n, err := scenarios.ParseShard(*shard)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		o.ShardIndex, o.ShardCount = i, n
+	}
+	if *profilePath != "" {
+		p, err := profile.Load(*profilePath)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		o.Profile = p
+	}
+	start := time.Now()
+	res, err := scenarios.Run(ctx, o)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	switch res.Status {
+	case 0:
+		fmt.Fprintf(env.Stderr, "possim run: %d scenarios passed in %s\n", res.Passed(), time.Since(start).Round(time.Millisecond))
+		return nil
+	case 1:
+		return failErr("%d of %d scenarios failed", len(res.Scenarios)-res.Passed(), len(res.Scenarios))
+	default:
+		return usageErr("godog refused the options (see above)")
+	}
+}
+
+func runSteps(ctx context.Context, args []string, env *Env) error {
+	fs := newFlagSet(env, "steps", `possim steps --json`)
+	asJSON := fs.Bool("json", false, "print the steps as JSON")
+	markdown := fs.Bool("markdown", false, "print docs/steps.md")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	steps := scenarios.Vocabulary()
+	switch {
+	case *asJSON:
+		type out struct {
+			Domain  string `json:"domain"`
+			Pattern string `json:"pattern"`
+			Example string `json:"example"`
+			Help    string `json:"help,omitempty"`
+		}
+		list := make([]out, len(steps))
+		for i, s := range steps {
+			list[i] = out{s.Domain, s.Pattern, s.Example, s.Help}
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	case *markdown:
+		_, err := fmt.Fprint(env.Stdout, scenarios.Markdown())
+		return err
+	}
+	domain := ""
+	for _, s := range steps {
+		if s.Domain != domain {
+			domain = s.Domain
+			fmt.Fprintf(env.Stdout, "\n# %s\n", domain)
+		}
+		fmt.Fprintf(env.Stdout, "  %s\n      e.g. %s\n", s.Pattern, s.Example)
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package acquirer
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	connection "github.com/moov-io/iso8583-connection"
+	"github.com/moov-io/iso8583/encoding"
+	"github.com/moov-io/iso8583/field"
+	"github.com/moov-io/iso8583/prefix"
+	"github.com/possim/possim/simulators/iso"
+)
+
+// newConn wraps nc in an iso8583-connection with the host's own frame
+// reader; h.mu is held.
+func (h *Host) newConn(nc net.Conn) *hostConn {
+	hc := &hostConn{h: h, raw: nc, remote: remoteOf(nc)}
+	rd := &connReader{fr: h.reader, h: h, hc: hc}
+	c, _ := connection.NewFrom(nc, h.spec, iso.ReadLength, iso.WriteLength,
+		connection.SetMessageReader(rd),
+		connection.SetMessageWriter(frameWriter{}),
+		connection.SetRequestIDGenerator(requestID{}),
+		connection.InboundMessageHandler(func(c *connection.Connection, m *iso8583.Message) { h.onMessage(hc, m) }),
+		connection.SendTimeout(10*time.Second),
+		connection.ErrorHandler(func(err error) { h.log.Debug("connection error", "remote", hc.remote, "err", err) }),
+	)
+	hc.c = c
+	return hc
+}
+
+func remoteOf(c net.Conn) string {
+	if a := c.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return "pipe"
+}
+
+// requestID matches on TID + STAN as DESIGN.md §3 says, and never fails, so
+// the library hands every inbound message to the host.
+type requestID struct{}
+
+func (requestID) GenerateRequestID(m *iso8583.Message) (string, error) {
+	tid, _ := m.GetString(41)
+	stan, _ := m.GetString(11)
+	return tid + "/" + stan, nil
+}
+
+// errUnreadable is a frame whose MTI cannot be read: the connection is
+// closed, since nothing can be answered.
+var errUnreadable = errors.New("frame without a readable MTI")
+
+// frameReader reads one length-prefixed frame and unpacks it. A frame that
+// does not unpack but starts with four digits becomes a "malformed" message
+// (see malformedSpec) that the host answers 30; anything else is an error
+// that closes the connection. It holds no state, so one serves every
+// connection.
+type frameReader struct {
+	spec *iso8583.MessageSpec
+}
+
+// malformedSpec marks messages the host must answer 30: the MTI, and the
+// STAN and terminal ID when they could be read before unpacking failed.
+var malformedSpec = &iso8583.MessageSpec{
+	Name: "possim-malformed",
+	Fields: map[int]field.Field{
+		0:  field.NewString(&field.Spec{Length: 4, Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed}),
+		1:  field.NewBitmap(&field.Spec{Length: 8, Enc: encoding.BytesToASCIIHex, Pref: prefix.Hex.Fixed}),
+		11: field.NewString(&field.Spec{Length: 6, Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed}),
+		41: field.NewString(&field.Spec{Length: 8, Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed}),
+		48: field.NewString(&field.Spec{Length: 999, Enc: encoding.ASCII, Pref: prefix.ASCII.LLL}), // why it failed
+	},
+}
+
+// ReadFrame reads and unpacks one frame from r.
+func (fr *frameReader) ReadFrame(r io.Reader) (*iso8583.Message, error) {
+	n, err := iso.ReadLength(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading length header: %w", err)
+	}
+	raw := make([]byte, n)
+	if _, err := io.ReadFull(r, raw); err != nil {
+		return nil, fmt.Errorf("reading %d-byte frame: %w", n, err)
+	}
+	return fr.unpack(raw)
+}
+
+func (fr *frameReader) unpack(raw []byte) (m *iso8583.Message, err error) {
+	m = iso8583.NewMessage(fr.spec)
+	uerr := safeUnpack(m, raw)
+	if uerr == nil {
+		return m, nil
+	}
+	if len(raw) < 4 || !digits(string(raw[:4])) {
+		return nil, fmt.Errorf("%w (%d bytes): %v", errUnreadable, len(raw), uerr)
+	}
+	bad := iso8583.NewMessage(malformedSpec)
+	bad.MTI(string(raw[:4]))
+	// Fields unpacked before the failure are still in m: keep the STAN and
+	// TID so the terminal can match the 30.
+	if s := safeGet(m, 11); len(s) == 6 && digits(s) {
+		bad.Field(11, s)
+	}
+	if s := safeGet(m, 41); len(s) == 8 {
+		bad.Field(41, s)
+	}
+	msg := uerr.Error()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	bad.Field(48, msg)
+	return bad, nil
+}
+
+// safeUnpack turns a panic in a field decoder into an error: a hostile frame
+// must never take the host down.
+func safeUnpack(m *iso8583.Message, raw []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unpacking: %v", r)
+		}
+	}()
+	return m.Unpack(raw)
+}
+
+func safeGet(m *iso8583.Message, id int) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = ""
+		}
+	}()
+	s, _ = m.GetString(id)
+	return s
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// connReader is the per-connection MessageReader: deadlines and logging
+// around the shared frameReader.
+type connReader struct {
+	fr       *frameReader
+	h        *Host
+	hc       *hostConn
+	deadline bool // a read deadline is set on the connection
+}
+
+// frameWriter writes the length header and the message in one write: one
+// system call per response instead of the library's two.
+type frameWriter struct{}
+
+func (frameWriter) WriteMessage(w io.Writer, m *iso8583.Message) error {
+	packed, err := m.Pack()
+	if err != nil {
+		return err
+	}
+	if len(packed) > 0xffff {
+		return fmt.Errorf("packed message of %d bytes does not fit the 2-byte header", len(packed))
+	}
+	_, err = w.Write(iso.Frame(packed))
+	return err
+}
+
+func (cr *connReader) ReadMessage(r io.Reader) (*iso8583.Message, error) {
+	h, raw := cr.h, cr.hc.raw
+	if h.cfg.IdleTimeout > 0 {
+		raw.SetReadDeadline(time.Now().Add(h.cfg.IdleTimeout))
+		cr.deadline = true
+	} else if cr.deadline {
+		raw.SetReadDeadline(time.Time{})
+		cr.deadline = false
+	}
+	if br, ok := r.(*bufio.Reader); ok {
+		// Wait for the header under the idle deadline; then, unless the
+		// whole frame is already buffered (the usual case), give the rest
+		// ReadTimeout to arrive.
+		hdr, err := br.Peek(2)
+		if err != nil {
+			return nil, cr.fail(err)
+		}
+		if n := int(hdr[0])<<8 | int(hdr[1]); br.Buffered() < 2+n {
+			raw.SetReadDeadline(time.Now().Add(h.cfg.ReadTimeout))
+			cr.deadline = true
+		}
+	}
+	m, err := cr.fr.ReadFrame(r)
+	if err != nil {
+		return nil, cr.fail(err)
+	}
+	return m, nil
+}
+
+func (cr *connReader) fail(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		cr.h.log.Info("closing idle or stalled connection", "remote", cr.hc.remote)
+		return err
+	}
+	cr.h.countBad(true)
+	cr.h.log.Warn("closing connection: unreadable frame", "remote", cr.hc.remote, "err", err)
+	return err
+}

@@ -1,0 +1,166 @@
+package acquirer
+
+import (
+	"encoding/json"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/card"
+	"github.com/possim/possim/simulators/iso"
+)
+
+// Event is one message in or out, as the trace and the harness recorder see
+// it. Fields holds every present field by number, card data masked: the PAN
+// as 476173******0010, fields 35, 52 and 55 as "[n bytes]", the key block
+// of field 62 with only its check value.
+type Event struct {
+	Time     time.Time         `json:"time"`
+	Dir      string            `json:"dir"` // "in" or "out"
+	Remote   string            `json:"remote,omitempty"`
+	MTI      string            `json:"mti"`
+	RespCode string            `json:"rc,omitempty"`
+	Fields   map[string]string `json:"fields"`
+	Note     string            `json:"note,omitempty"` // what a fault did to it
+}
+
+// emit records m on the trace and the listeners; it costs nothing when
+// there are neither.
+func (h *Host) emit(dir string, hc *hostConn, m *iso8583.Message, mti, note string) {
+	var listeners []func(Event)
+	if p := h.onEvent.Load(); p != nil {
+		listeners = *p
+	}
+	if h.cfg.Trace == nil && len(listeners) == 0 {
+		return
+	}
+	ev := Event{Time: h.now(), Dir: dir, MTI: mti, Fields: MaskedFields(m), Note: note}
+	if hc != nil {
+		ev.Remote = hc.remote
+	}
+	ev.RespCode = ev.Fields["39"]
+	for _, f := range listeners {
+		f(ev)
+	}
+	if h.cfg.Trace != nil {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return
+		}
+		b = append(b, '\n')
+		h.traceMu.Lock()
+		h.cfg.Trace.Write(b)
+		h.traceMu.Unlock()
+	}
+}
+
+// MaskedFields returns the message's fields as strings with card data
+// masked, safe for logs, traces and reports.
+func MaskedFields(m *iso8583.Message) map[string]string {
+	fields := m.GetFields()
+	out := make(map[string]string, len(fields))
+	ids := make([]int, 0, len(fields))
+	for id := range fields {
+		if id != 1 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		f := fields[id]
+		switch id {
+		case 35, 36, 45, 52, 55:
+			b, _ := f.Bytes()
+			out[strconv.Itoa(id)] = "[" + strconv.Itoa(len(b)) + " bytes]"
+			continue
+		}
+		s, err := f.String()
+		if err != nil {
+			continue
+		}
+		switch id {
+		case 2:
+			s = card.MaskPAN(s)
+		case 48:
+			if len(s) >= 12 && digits(s) {
+				s = card.MaskPAN(s)
+			}
+		case 62:
+			if len(s) == 38 {
+				s = "[key under TMK] kcv=" + s[32:]
+			}
+		}
+		out[strconv.Itoa(id)] = s
+	}
+	delete(out, "0") // the MTI has its own place in Event
+	return out
+}
+
+// reply sends resp on hc and records it.
+func (h *Host) reply(hc *hostConn, resp *iso8583.Message, note string) {
+	mti, _ := resp.GetMTI()
+	code, _ := resp.GetString(39)
+	// Recorded before it is written, so whoever reads the answer finds it
+	// on the trace already.
+	h.emit("out", hc, resp, mti, note)
+	if err := hc.c.Reply(resp); err != nil {
+		h.log.Warn("sending response failed", "remote", hc.remote, "mti", mti, "err", err)
+		return
+	}
+	h.countOut(mti, code)
+}
+
+// send delivers the response, bent by the fault p if it is a wire fault.
+func (h *Host) send(hc *hostConn, r *req, resp *iso8583.Message, p *Fault) {
+	if p == nil {
+		h.reply(hc, resp, "")
+		return
+	}
+	if p.Delay > 0 {
+		t := time.NewTimer(p.Delay)
+		select {
+		case <-t.C:
+		case <-h.done:
+			t.Stop()
+			return
+		}
+	}
+	note := "fault " + p.Action
+	switch p.Action {
+	case ActDrop:
+		h.emit("out", hc, resp, iso.ResponseMTI(r.mti), note+": not sent")
+		return
+	case ActClose:
+		h.emit("out", hc, resp, iso.ResponseMTI(r.mti), note+": not sent, connection closed")
+		hc.c.Close()
+		return
+	case ActReset:
+		h.emit("out", hc, resp, iso.ResponseMTI(r.mti), note+": not sent, connection reset")
+		hc.reset()
+		return
+	case ActAmount:
+		resp.Field(4, amount12(p.Amount))
+	case ActWrongSTAN:
+		stan, _ := resp.GetString(11)
+		n, _ := strconv.Atoi(stan)
+		resp.Field(11, amount12(int64(n+1) % 1000000)[6:])
+	case ActGarble:
+		packed, err := resp.Pack()
+		if err != nil || len(packed) < 8 {
+			return
+		}
+		for i := 4; i < len(packed) && i < 20; i++ {
+			packed[i] = 'Z' // a bitmap that is not hex: the terminal cannot unpack it
+		}
+		h.emit("out", hc, resp, iso.ResponseMTI(r.mti), note)
+		if _, err := hc.c.Write(iso.Frame(packed)); err != nil {
+			h.log.Warn("sending garbled response failed", "remote", hc.remote, "err", err)
+		}
+		return
+	case ActDuplicate:
+		h.reply(hc, resp, note+" (first)")
+		note += " (second)"
+	}
+	h.reply(hc, resp, note)
+}
