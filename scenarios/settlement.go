@@ -343,8 +343,9 @@ func stlReceiptLines(text string) []string {
 }
 
 // stlCheckReceipt compares the rows of a headerless table with a receipt: a
-// row "| AMOUNT | CNY 100.00 |" wants the line "AMOUNT: CNY 100.00"; a row
-// with one cell wants a line with that text.
+// row "| AMOUNT | CNY 100.00 |" wants the line "AMOUNT: CNY 100.00" (or,
+// as the settlement slip prints its totals, "SALE x3 165.90"); a row with
+// one cell wants a line with that text.
 func stlCheckReceipt(what, text string, table *godog.Table) error {
 	if table == nil || len(table.Rows) == 0 {
 		return errors.New("this step needs a table: | LABEL | value | per receipt line, or | text | for a line without a value")

@@ -3,7 +3,7 @@
 //
 // The device (Reader) speaks a small line-based command protocol inside the
 // frames of virtualdevices/serial, on a pty, a real serial port or an
-// in-memory pipe; docs/devices-cardreader-pinpad.md describes it for POS
+// in-memory pipe; docs/devices.md (part 2) describes it for POS
 // developers. Its operator face (Insert, Tap, Swipe, Remove and the faults)
 // is what the harness and scenarios drive. Chip and contactless cards compute
 // real EMV cryptograms with package card, so the acquirer host verifies them

@@ -5,6 +5,6 @@
 // format 0 PIN blocks encrypted under that session key, which the acquirer
 // host decrypts with package card. The POS protocol is a few line-based
 // commands inside virtualdevices/serial frames, described in
-// docs/devices-cardreader-pinpad.md. The operator face (Type, Cancel, Break)
+// docs/devices.md (part 2). The operator face (Type, Cancel, Break)
 // stands in for the cardholder; a clear PIN never leaves the pad.
 package pinpad

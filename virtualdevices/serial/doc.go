@@ -5,5 +5,5 @@
 // FrameLink runs the ACK/NAK/retransmit protocol over any of them, and the
 // fault wrappers (OneByteReader, CorruptReader, ...) let tests break a link the
 // way testing/iotest breaks readers. The frame protocol is documented for POS
-// driver writers in docs/serial-link.md.
+// driver writers in docs/devices.md (part 1).
 package serial
