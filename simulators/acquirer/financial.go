@@ -171,6 +171,9 @@ func (h *Host) authorise(ctx context.Context, r *req, kind ledger.Kind, p *Fault
 			resp.Field(39, iso.RCPartialApproval)
 			resp.Field(54, amount12(e.Amount))
 		}
+		if s := settlementOf(res.Postings); s != "" {
+			resp.Field(63, s)
+		}
 	}
 	if d.sk != nil {
 		if arpc, err := card.ARPC1(d.sk, d.arqc, code); err == nil {
@@ -473,4 +476,20 @@ func (h *Host) upload(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 		h.issuer.markStale(e.CardRef)
 	}
 	return h.response(r, code)
+}
+
+// settlementOf tells the terminal how an approved sale settles, in field
+// 63: "D0" when it was credited to the merchant at once, "T1" when it
+// waits for the next cut-off (not approved for real time, or over the
+// real-time limits), so the receipt can print the real-time line.
+func settlementOf(ps []ledger.Posting) string {
+	for _, p := range ps {
+		switch p.Type {
+		case ledger.PostD0Credit:
+			return "D0"
+		case ledger.PostT1Pending:
+			return "T1"
+		}
+	}
+	return ""
 }

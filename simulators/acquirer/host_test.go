@@ -254,8 +254,12 @@ func TestSettlementThroughHost(t *testing.T) {
 	ctx := context.Background()
 	h := startHost(t, nil)
 	tm := dial(t, h.Addr())
-	if c := rc(tm.mustSend(tm.sale(visa, 10000))); c != "00" {
+	resp := tm.mustSend(tm.sale(visa, 10000))
+	if c := rc(resp); c != "00" {
 		t.Fatalf("card sale answered %s", c)
+	}
+	if f63, _ := resp.GetString(63); f63 != "D0" {
+		t.Errorf("field 63 of a real-time credit = %q; want D0", f63)
 	}
 	if b, _ := h.Ledger().Balance(ctx, testMID); b != 9940 {
 		t.Errorf("after a 100.00 card sale the balance is %d; want 9940", b)
@@ -284,8 +288,12 @@ func TestSaleAboveRealtimeLimitIsT1(t *testing.T) {
 	ctx := context.Background()
 	h := startHost(t, func(c *Config) { c.Profile.Merchants[0].RealtimePerTxn = 5000 })
 	tm := dial(t, h.Addr())
-	if c := rc(tm.mustSend(tm.sale(visa, 10000))); c != "00" {
+	resp := tm.mustSend(tm.sale(visa, 10000))
+	if c := rc(resp); c != "00" {
 		t.Fatalf("sale answered %s", c)
+	}
+	if f63, _ := resp.GetString(63); f63 != "T1" {
+		t.Errorf("field 63 of a sale over the real-time limit = %q; want T1", f63)
 	}
 	if b, _ := h.Ledger().Balance(ctx, testMID); b != 0 {
 		t.Errorf("balance = %d; a sale above the real-time limit must wait for T+1", b)
