@@ -58,6 +58,7 @@ func ladderSVG(events []Event) template.HTML {
 	h := 50 + step*len(events)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="ladder" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, width, h, width, h)
+	b.WriteString(`<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto" markerUnits="userSpaceOnUse"><path d="M0,0 L8,4 L0,8 z" fill="#444"/></marker></defs>`)
 	fmt.Fprintf(&b, `<text x="%d" y="16" text-anchor="middle" class="who">terminal</text><text x="%d" y="16" text-anchor="middle" class="who">host</text>`, left, right)
 	fmt.Fprintf(&b, `<line x1="%d" y1="24" x2="%d" y2="%d" class="life"/><line x1="%d" y1="24" x2="%d" y2="%d" class="life"/>`, left, left, h, right, right, h)
 	for i, e := range events {
@@ -82,7 +83,7 @@ func ladderSVG(events []Event) template.HTML {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" class="msg">%s</text>`, (left+right)/2, y-5, template.HTMLEscapeString(label))
 		fmt.Fprintf(&b, `<text x="4" y="%d" class="at">%.3fs</text>`, y+4, e.At.Seconds())
 	}
-	b.WriteString(`<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z"/></marker></defs></svg>`)
+	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
 
