@@ -32,16 +32,14 @@ func TestFeatures(t *testing.T) {
 				err error
 			)
 			dir := t.TempDir()
-			run := func() {
-				res, err = scenarios.Run(context.Background(), scenarios.Options{
-					Paths: []string{u.Ref}, Output: &out, Format: "pretty", Seed: 1, TempDir: dir, Synchronous: "NORMAL"})
-			}
+			o := scenarios.Options{Paths: []string{u.Ref}, Output: &out, Format: "pretty", Seed: 1, TempDir: dir, Synchronous: "NORMAL"}
 			if u.HasTag("@wired") {
-				run()
+				res, err = scenarios.Run(context.Background(), o)
 			} else {
 				synctest.Test(t, func(t *testing.T) {
+					o.Settle = synctest.Wait
 					start := time.Now()
-					run()
+					res, err = scenarios.Run(context.Background(), o)
 					simulated += time.Since(start)
 				})
 			}

@@ -60,6 +60,10 @@ type Config struct {
 	Start time.Time
 	// Synchronous is the ledger's SQLite synchronous setting ("" = FULL).
 	Synchronous string
+	// Settle, when set, is called after each device is attached; under
+	// synctest it is synctest.Wait, so the devices start in a fixed order
+	// and a seed gives the same timeline every run.
+	Settle func()
 }
 
 // Lab is one assembled lab. Fields for parts that the mode replaced by real
@@ -275,6 +279,9 @@ func (l *Lab) startDevices() (*drivers, error) {
 			}
 			devSide, posSide := serial.Pipe()
 			attach[name](devSide)
+			if cfg.Settle != nil {
+				cfg.Settle()
+			}
 			ports[name] = posSide
 			l.closers = append(l.closers, posSide.Close)
 		}

@@ -42,6 +42,11 @@ type Options struct {
 	Logger          *slog.Logger
 	TempDir         string
 	Synchronous     string // the ledger's SQLite synchronous setting
+	// Settle, when set, is called once the lab has started and after every
+	// step; under go test it is synctest.Wait, so that every goroutine of
+	// the lab has finished reacting before the next step acts, and the
+	// timeline comes out the same, event for event, run after run.
+	Settle func()
 }
 
 // Result summarises a run.
@@ -171,9 +176,15 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 		c.mu.Lock()
 		w.report = c.byID[s.Id]
 		c.mu.Unlock()
+		if c.opts.Settle != nil {
+			c.opts.Settle()
+		}
 		return context.WithValue(ctx, worldKey{}, w), nil
 	})
 	sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
+		if c.opts.Settle != nil {
+			c.opts.Settle()
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		sr := harness.StepReport{Text: st.Text, Status: status.String()}

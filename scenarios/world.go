@@ -171,7 +171,7 @@ func newWorld(ctx context.Context, o *Options, sc *godog.Scenario) (*World, erro
 	}
 	lab, err := harness.New(ctx, harness.Config{Profile: p, Mode: mode, Seed: w.Seed, Dir: dir,
 		HostAddr: o.HostAddr, DevicesDir: o.DevicesDir, ResponseTimeout: timeout, Logger: o.Logger,
-		Synchronous: o.Synchronous, Start: ScenarioStart})
+		Synchronous: o.Synchronous, Start: ScenarioStart, Settle: o.Settle})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
