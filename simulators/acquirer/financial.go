@@ -73,7 +73,11 @@ func (h *Host) financial(ctx context.Context, r *req, p *Fault) *iso8583.Message
 	if kind == "" {
 		return h.response(r, iso.RCInvalidTransaction)
 	}
-	if r.pan == "" && kind != ledger.KindQR && kind != ledger.KindVoid {
+	// A void, and a refund by reference (field 90), may name the original
+	// instead of the card: a QR payment code is single-use, so a QR refund
+	// can only go back by reference.
+	byRef := kind == ledger.KindVoid || (kind == ledger.KindRefund && r.f90 != "")
+	if r.pan == "" && kind != ledger.KindQR && !byRef {
 		return h.response(r, iso.RCFormatError)
 	}
 	if code := h.checkTerminal(r, true); code != "" {
@@ -189,10 +193,22 @@ func (h *Host) refund(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 	e := h.entry(r, ledger.KindRefund, iso.RCApproved)
 	e.PANMasked = card.MaskPAN(r.pan)
 	var a *account
-	if card.Luhn(r.pan) {
+	switch {
+	case r.pan == "":
+		// By reference only (financial checked field 90 is there): the
+		// account is the original's, a wallet for a QR sale.
+		if k, ok := r.origKey(); ok {
+			if orig, found, err := h.led.Lookup(ctx, *k); err == nil && found {
+				a = h.issuer.byRef[orig.CardRef]
+				e.PANMasked, e.Method = orig.PANMasked, orig.Method
+			}
+		}
+	case card.Luhn(r.pan):
 		a = h.issuer.byPAN[r.pan]
 	}
 	switch {
+	case a == nil && r.pan == "":
+		e.RespCode = iso.RCOriginalNotFound
 	case a == nil:
 		e.RespCode = iso.RCInvalidCard
 	default:

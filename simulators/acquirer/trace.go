@@ -27,6 +27,9 @@ type Event struct {
 
 // emit records m on the trace and the listeners; it costs nothing when
 // there are neither.
+// duplicateGap is how long after the first the duplicate answer is sent.
+const duplicateGap = 20 * time.Millisecond
+
 func (h *Host) emit(dir string, hc *hostConn, m *iso8583.Message, mti, note string) {
 	var listeners []func(Event)
 	if p := h.onEvent.Load(); p != nil {
@@ -104,7 +107,7 @@ func (h *Host) reply(hc *hostConn, resp *iso8583.Message, note string) {
 	// Recorded before it is written, so whoever reads the answer finds it
 	// on the trace already.
 	h.emit("out", hc, resp, mti, note)
-	if err := hc.c.Reply(resp); err != nil {
+	if err := hc.writeMessage(resp); err != nil {
 		h.log.Warn("sending response failed", "remote", hc.remote, "mti", mti, "err", err)
 		return
 	}
@@ -133,7 +136,7 @@ func (h *Host) send(hc *hostConn, r *req, resp *iso8583.Message, p *Fault) {
 		return
 	case ActClose:
 		h.emit("out", hc, resp, iso.ResponseMTI(r.mti), note+": not sent, connection closed")
-		hc.c.Close()
+		hc.close()
 		return
 	case ActReset:
 		h.emit("out", hc, resp, iso.ResponseMTI(r.mti), note+": not sent, connection reset")
@@ -154,12 +157,22 @@ func (h *Host) send(hc *hostConn, r *req, resp *iso8583.Message, p *Fault) {
 			packed[i] = 'Z' // a bitmap that is not hex: the terminal cannot unpack it
 		}
 		h.emit("out", hc, resp, iso.ResponseMTI(r.mti), note)
-		if _, err := hc.c.Write(iso.Frame(packed)); err != nil {
+		if err := hc.write(iso.Frame(packed)); err != nil {
 			h.log.Warn("sending garbled response failed", "remote", hc.remote, "err", err)
 		}
 		return
 	case ActDuplicate:
 		h.reply(hc, resp, note+" (first)")
+		// The copy follows a moment later, as a retransmitted answer does;
+		// in virtual time that also fixes the order of the two on the
+		// timeline.
+		t := time.NewTimer(duplicateGap)
+		select {
+		case <-t.C:
+		case <-h.done:
+			t.Stop()
+			return
+		}
 		note += " (second)"
 	}
 	h.reply(hc, resp, note)
