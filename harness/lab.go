@@ -60,6 +60,11 @@ type Config struct {
 	Start time.Time
 	// Synchronous is the ledger's SQLite synchronous setting ("" = FULL).
 	Synchronous string
+	// TerminalStore, when set, keeps the terminal's STAN, batch, log and
+	// pending reversals between labs: against an external host the next
+	// lab's terminal must go on where the last one stopped, as a real one
+	// does, or its STANs repeat and the host answers 94.
+	TerminalStore terminal.Store
 	// Settle, when set, is called after each device is attached; under
 	// synctest it is synctest.Wait, so the devices start in a fixed order
 	// and a seed gives the same timeline every run.
@@ -148,6 +153,7 @@ func New(ctx context.Context, cfg Config) (lab *Lab, err error) {
 		Rand:            mrand.New(mrand.NewSource(int64(cfg.Seed ^ 3))),
 		Logger:          cfg.Logger.With("part", "terminal"),
 		OnEvent:         l.terminalEvent,
+		Store:           cfg.TerminalStore,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lab: terminal: %w", err)

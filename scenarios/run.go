@@ -47,6 +47,10 @@ type Options struct {
 	// the lab has finished reacting before the next step acts, and the
 	// timeline comes out the same, event for event, run after run.
 	Settle func()
+	// TerminalState is the terminal's state file in external runs (STAN,
+	// batch, pending reversals), kept between runs so that a real host's
+	// journal never sees a STAN twice; empty: a file for this run only.
+	TerminalState string
 }
 
 // Result summarises a run.
@@ -89,6 +93,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 1
+	}
+	if o.HostAddr != "" || o.DevicesDir != "" {
+		// One real host or device set: scenarios take turns, and the
+		// terminal's state carries from one scenario to the next.
+		o.Concurrency = 1
+		if o.TerminalState == "" {
+			dir, err := os.MkdirTemp(o.TempDir, "possim-external-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(dir)
+			o.TerminalState = filepath.Join(dir, "terminal.json")
+		}
 	}
 	paths := o.Paths
 	if o.ShardCount > 0 {

@@ -43,13 +43,12 @@ const settlementDomain = "settlement and reconciliation"
 
 // Keys of World values the settlement steps keep.
 const (
-	keyBalanceMark = "settle.balanceMark" // int64: balance at the last account check
-	keyCutoffs     = "settle.cutoffs"     // int: cut-offs run in the scenario
-	keyMarkCutoffs = "settle.markCutoffs" // int: cut-offs run before the last account check
-	keyDocuments   = "settle.documents"   // []string: documents of the application
-	keyExtras      = "settle.extras"      // []ledger.Key: entries the host holds that the terminal never sent
-	keyRecords     = "settle.records"     // []ledger.BatchItem: the merchant's own sales records
-	keyHistorySTAN = "settle.histSTAN"    // int: last STAN used for seeded entries
+	keySettleMark        = "settle.balanceMark" // int64: balance at the last account check
+	keySettleCutoffs     = "settle.cutoffs"     // int: cut-offs run in the scenario
+	keySettleMarkCutoffs = "settle.markCutoffs" // int: cut-offs run before the last account check
+	keySettleExtras      = "settle.extras"      // []ledger.Key: entries the host holds that the terminal never sent
+	keySettleRecords     = "settle.records"     // []ledger.BatchItem: the merchant's own sales records
+	keySettleSeedSTAN    = "settle.histSTAN"    // int: last STAN used for seeded entries
 )
 
 // stlCutoffHour is when the day's T+1 cut-off runs unless a step says otherwise.
@@ -142,7 +141,7 @@ func (w *World) stlRefs() (byRef map[string]terminal.Txn, names map[ledger.Key]s
 	if x, err := w.stlLastSale(); err == nil {
 		byRef["last sale"] = x
 	}
-	extras, _ := w.Get(keyExtras).([]ledger.Key)
+	extras, _ := w.Get(keySettleExtras).([]ledger.Key)
 	for i, k := range extras {
 		names[k] = fmt.Sprintf("extra %d", i+1)
 	}
@@ -207,9 +206,9 @@ func (w *World) stlMark(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.Set(keyBalanceMark, b)
-	n, _ := w.Get(keyCutoffs).(int)
-	w.Set(keyMarkCutoffs, n)
+	w.Set(keySettleMark, b)
+	n, _ := w.Get(keySettleCutoffs).(int)
+	w.Set(keySettleMarkCutoffs, n)
 	return nil
 }
 
@@ -224,11 +223,11 @@ func (w *World) stlDelta(ctx context.Context) (delta int64, cutoff bool, err err
 	if err != nil {
 		return 0, false, err
 	}
-	mark, _ := w.Get(keyBalanceMark).(int64)
-	n, _ := w.Get(keyCutoffs).(int)
-	m, _ := w.Get(keyMarkCutoffs).(int)
-	w.Set(keyBalanceMark, b)
-	w.Set(keyMarkCutoffs, n)
+	mark, _ := w.Get(keySettleMark).(int64)
+	n, _ := w.Get(keySettleCutoffs).(int)
+	m, _ := w.Get(keySettleMarkCutoffs).(int)
+	w.Set(keySettleMark, b)
+	w.Set(keySettleMarkCutoffs, n)
 	return b - mark, n > m, nil
 }
 
@@ -253,9 +252,9 @@ func (w *World) stlUpdateMerchant(ctx context.Context, what string, f func(m *le
 // stlSeedSTAN numbers entries the steps journal themselves from 900001, far
 // from the terminal's own STANs.
 func (w *World) stlSeedSTAN() string {
-	n, _ := w.Get(keyHistorySTAN).(int)
+	n, _ := w.Get(keySettleSeedSTAN).(int)
 	n++
-	w.Set(keyHistorySTAN, n)
+	w.Set(keySettleSeedSTAN, n)
 	return fmt.Sprintf("%06d", 900000+n)
 }
 
@@ -358,7 +357,7 @@ func stlCheckReceipt(what, text string, table *godog.Table) error {
 			want[label] = "printed"
 			got[label] = "not printed"
 			for _, l := range lines {
-				if strings.EqualFold(l, label) {
+				if strings.EqualFold(strings.TrimSuffix(l, ":"), label) {
 					got[label] = "printed"
 				}
 			}
@@ -443,7 +442,6 @@ func settlementSteps() []Step {
 					return fmt.Errorf("the application lacks %s: an application needs %s", strings.Join(missing, " and "),
 						strings.Join(stlRequiredDocs, " and "))
 				}
-				w.Set(keyDocuments, docs)
 				return w.stlUpdateMerchant(ctx, "applied for real-time settlement with "+strings.Join(docs, ", "), func(m *ledger.Merchant) {
 					m.Mode, m.Realtime = ledger.Realtime, ledger.RealtimePending
 				})
@@ -695,8 +693,8 @@ func settlementSteps() []Step {
 				if err != nil {
 					return err
 				}
-				n, _ := w.Get(keyCutoffs).(int)
-				w.Set(keyCutoffs, n+1)
+				n, _ := w.Get(keySettleCutoffs).(int)
+				w.Set(keySettleCutoffs, n+1)
 				var sum int64
 				for _, p := range ps {
 					sum += p.Net
@@ -855,8 +853,8 @@ func settlementSteps() []Step {
 				if err := w.stlRecord(ctx, e); err != nil {
 					return err
 				}
-				extras, _ := w.Get(keyExtras).([]ledger.Key)
-				w.Set(keyExtras, append(extras, k))
+				extras, _ := w.Get(keySettleExtras).([]ledger.Key)
+				w.Set(keySettleExtras, append(extras, k))
 				w.stlNote("journal", "extra sale "+k.String()+" of "+money.Format(a))
 				return nil
 			}},
@@ -967,11 +965,11 @@ func settlementSteps() []Step {
 					}
 					items = append(items, ledger.BatchItem{Key: w.stlKey(x), Kind: kind, Amount: a, RespCode: "00"})
 				}
-				w.Set(keyRecords, items)
+				w.Set(keySettleRecords, items)
 				return nil
 			}},
 		{Domain: d, Pattern: `^the discrepancy report for (the terminal's batch|the merchant's records) lists:$`,
-			Example: "Then the discrepancy report for the terminal's batch lists:\n  | kind            | transaction | terminal amount | host amount |\n  | missing_at_host | sale 2      | 50.00           | -           |",
+			Example: "Then the discrepancy report for the terminal's batch lists:\n  | kind                | transaction | terminal amount | host amount |\n  | missing_at_terminal | extra 1     | -               | 50.00       |",
 			Help: "Compares the terminal's open batch (its log), or the merchant's own records, with the host's journal for the batch. " +
 				"Kinds: missing_at_host, missing_at_terminal, amount_mismatch, duplicate, unreversed_timeout. Transactions as in the " +
 				"terminal's log (sale 1, qr 1, refund 1...) or extra 1... for sales only the host holds; \"-\" is no amount. ",
@@ -1053,7 +1051,7 @@ func (w *World) stlReport(ctx context.Context, source string, table *godog.Table
 	items := w.stlBatchItems()
 	if source == "the merchant's records" {
 		var ok bool
-		if items, ok = w.Get(keyRecords).([]ledger.BatchItem); !ok {
+		if items, ok = w.Get(keySettleRecords).([]ledger.BatchItem); !ok {
 			return errors.New("no merchant's records yet: give them first (Given the merchant's own sales records for the batch are:)")
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/possim/possim/harness"
 	"github.com/possim/possim/money"
 	"github.com/possim/possim/profile"
+	"github.com/possim/possim/simulators/terminal"
 )
 
 // Step is one entry of the vocabulary: a godog expression, an example of
@@ -169,9 +170,16 @@ func newWorld(ctx context.Context, o *Options, sc *godog.Scenario) (*World, erro
 	if timeout == 0 {
 		timeout = w.D(30 * time.Second)
 	}
-	lab, err := harness.New(ctx, harness.Config{Profile: p, Mode: mode, Seed: w.Seed, Dir: dir,
+	cfg := harness.Config{Profile: p, Mode: mode, Seed: w.Seed, Dir: dir,
 		HostAddr: o.HostAddr, DevicesDir: o.DevicesDir, ResponseTimeout: timeout, Logger: o.Logger,
-		Synchronous: o.Synchronous, Start: ScenarioStart, Settle: o.Settle})
+		Synchronous: o.Synchronous, Start: ScenarioStart, Settle: o.Settle}
+	if mode == harness.External {
+		// A real host keeps its journal between scenarios: real dates, and
+		// a terminal that goes on from the last scenario's STAN and batch.
+		cfg.Start = time.Time{}
+		cfg.TerminalStore = terminal.FileStore(o.TerminalState)
+	}
+	lab, err := harness.New(ctx, cfg)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -29,6 +29,7 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	devices := fs.String("devices", "", "use the ptys of possim devices in this folder instead of in-process devices")
 	profilePath := fs.String("profile", "", "lab profile (default: the embedded one)")
 	scale := fs.Float64("time-scale", 0.05, "shrink every timeout and delay by this factor (real time; 1 is faithful)")
+	state := fs.String("state", "possim-terminal.json", "with --host or --devices: the terminal's state file (STAN, batch), kept between runs as a real terminal keeps it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -50,7 +51,8 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 		return usageErr("--time-scale %v: give a factor above 0 and at most 1", *scale)
 	}
 	o := scenarios.Options{Paths: paths, Tags: *tags, Format: *format, HTML: *html, TimelineDir: *timeline,
-		Seed: *seed, Concurrency: *conc, HostAddr: *host, DevicesDir: *devices, TimeScale: *scale, Output: env.Stdout}
+		Seed: *seed, Concurrency: *conc, HostAddr: *host, DevicesDir: *devices, TimeScale: *scale, Output: env.Stdout,
+		TerminalState: *state}
 	if *shard != "" {
 		i, n, err := scenarios.ParseShard(*shard)
 		if err != nil {

@@ -61,7 +61,8 @@ Feature: Applying for real-time settlement
 
   Scenario: After approval the real-time setting is verified with a test sale
     # The terminal has no real-time switch of its own: it shows what the host
-    # says. The setting is verified by a small test sale reaching the account.
+    # says (field 63). The setting is verified by a small test sale that the
+    # terminal reports as D0 and that reaches the account at once.
     Given the merchant applies for real-time settlement with these documents:
       | document         |
       | business licence |
@@ -70,6 +71,10 @@ Feature: Applying for real-time settlement
     And the real-time limits are set to 5,000.00 per transaction and 20,000.00 per day
     When the customer pays 1.00 by credit card "visa-credit" by tap
     Then the transaction is approved
+    And the transaction settles D0
+    And the printed merchant copy of the last transaction shows:
+      | AMOUNT     | CNY 1.00       |
+      | SETTLEMENT | REAL-TIME (D0) |
     And the fee on the last sale is 0.01
     And the merchant's account is credited 0.99 at once
     And the ledger shows these postings:

@@ -78,6 +78,7 @@ Feature: Reconciling the terminal's batch with the host
     And the terminal shows "BATCH OUT OF BALANCE - CALL THE ACQUIRER"
     And the host's batch totals are 1 sale for 100.00 and 0 refunds for 0.00
     And the merchant's account balance is 99.40
+    And ledger verify passes
 
   Scenario: A sale only the host holds keeps the batch out of balance
     When the customer pays 100.00 by credit card "visa-credit" by tap
@@ -98,6 +99,7 @@ Feature: Reconciling the terminal's batch with the host
     And the discrepancy report for the terminal's batch lists:
       | kind      | transaction | terminal amount | host amount |
       | duplicate | sale 1      | -               | 100.00      |
+    And ledger verify passes
 
   Scenario: A sale whose answer was lost and whose reversal never arrived
     Given the host's journal takes no reversals
