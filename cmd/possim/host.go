@@ -8,7 +8,11 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
@@ -29,7 +33,11 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	tracePath := fs.String("trace", "", "write a JSONL message trace to `FILE` (card data masked)")
 	specName := fs.String("spec", "possim87", "ISO 8583 spec `NAME` or moov spec file")
 	seed := fs.Uint64("seed", 0, "random `SEED` for RRNs, auth codes and session keys (0: from the clock)")
-	maxConns := fs.Int("max-conns", 0, "most open connections (0: no cap)")
+	maxConns := fs.Int("max-conns", 0, "most open connections; more are refused with a log line (0: no cap)")
+	idleTimeout := fs.Duration("idle-timeout", 0, "close a connection that sends nothing for this `long` (0: never)")
+	readTimeout := fs.Duration("read-timeout", 30*time.Second, "close a connection whose frame takes longer than this to arrive once its header has")
+	writeTimeout := fs.Duration("write-timeout", 10*time.Second, "close a connection that does not read its response within this `long`")
+	statsEvery := fs.Duration("stats-every", 0, "log heap, RSS, goroutines, connections and group commits every `D` (0: never)")
 	requireSignOn := fs.Bool("require-sign-on", false, "decline (58) transactions from terminals that have not signed on")
 	verbose := fs.Bool("v", false, "log every connection and message decision")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the host to `FILE` (performance work)")
@@ -99,7 +107,8 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	}
 	defer led.Close()
 	h, err := acquirer.New(ctx, acquirer.Config{Profile: prof, Ledger: led, Spec: spec, Logger: log, Trace: trace,
-		Rand: rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)), MaxConns: *maxConns, RequireSignOn: *requireSignOn, Faults: faults})
+		Rand: rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)), MaxConns: *maxConns, IdleTimeout: *idleTimeout,
+		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, RequireSignOn: *requireSignOn, Faults: faults})
 	if err != nil {
 		return failErr("%v", err)
 	}
@@ -107,6 +116,15 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 		return usageErr("%v", err)
 	}
 	fmt.Fprintf(env.Stdout, "possim host listening on %s\n", h.Addr())
+	if *statsEvery > 0 {
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			logStats(ctx, stop, slog.New(slog.NewTextHandler(env.Stderr, nil)), h, led, *statsEvery)
+		}()
+		defer func() { close(stop); <-done }()
+	}
 	<-ctx.Done()
 	if err := h.Close(); err != nil {
 		return failErr("closing host: %v", err)
@@ -126,4 +144,52 @@ func ledgerErr(err error) error {
 		return failErr("%v", err)
 	}
 	return usageErr("%v", err)
+}
+
+// logStats logs the host's memory, goroutines, connections and group
+// commits every d until stop closes, for soak runs: flat heap and goroutine
+// counts under steady load are the sign that nothing leaks.
+func logStats(ctx context.Context, stop <-chan struct{}, log *slog.Logger, h *acquirer.Host, led *ledger.Ledger, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	var lastCommits, lastRecords int64
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		st := h.Stats()
+		commits, records := led.Commits()
+		batch := 0.0
+		if commits > lastCommits {
+			batch = float64(records-lastRecords) / float64(commits-lastCommits)
+		}
+		lastCommits, lastRecords = commits, records
+		log.Info("host stats", "heap_mb", ms.HeapAlloc>>20, "sys_mb", ms.Sys>>20, "rss_mb", rssMB(),
+			"goroutines", runtime.NumGoroutine(), "conns", st.Conns, "accepted", st.Accepted,
+			"records", records, "records_per_commit", strconv.FormatFloat(batch, 'f', 1, 64))
+	}
+}
+
+// rssMB is the process's resident set from /proc (Linux); -1 elsewhere.
+func rssMB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb >> 10
+			}
+		}
+	}
+	return -1
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
-	connection "github.com/moov-io/iso8583-connection"
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/iso"
 	"gopkg.in/yaml.v3"
@@ -38,6 +37,9 @@ type Config struct {
 	// Progress, when set, receives a one-line snapshot every Every.
 	Progress func(Snapshot)
 	Every    time.Duration
+	// Window, when set, splits the latency figures into windows of this
+	// length (Report.Windows), to show that p99 holds steady over a soak.
+	Window time.Duration
 }
 
 // Kind is one kind of request in the mix.
@@ -128,6 +130,14 @@ type Report struct {
 	Throughput  float64        `json:"requests_per_second"`
 	ApprovedTPS float64        `json:"approved_per_second"`
 	Latency     Latency        `json:"latency_ms"`
+	Windows     []Window       `json:"windows,omitempty"`
+}
+
+// Window is the latency of the requests sent in one window of a run.
+type Window struct {
+	Start    float64 `json:"start_s"`
+	Requests int     `json:"requests"`
+	Latency  Latency `json:"latency_ms"`
 }
 
 // Latency percentiles in milliseconds.
@@ -252,6 +262,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Throughput = float64(rep.Requests) / elapsed.Seconds()
 	rep.ApprovedTPS = float64(rep.Approved) / elapsed.Seconds()
 	rep.Latency = percentiles(lat)
+	if cfg.Window > 0 {
+		n := 0
+		for _, w := range workers {
+			n = max(n, len(w.win))
+		}
+		for i := 0; i < n; i++ {
+			var wl []int32
+			for _, w := range workers {
+				if i < len(w.win) {
+					wl = append(wl, w.win[i]...)
+				}
+			}
+			rep.Windows = append(rep.Windows, Window{Start: (time.Duration(i) * cfg.Window).Seconds(), Requests: len(wl), Latency: percentiles(wl)})
+		}
+	}
 	return rep, nil
 }
 
@@ -314,6 +339,10 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	l := r.Latency
 	fmt.Fprintf(w, "latency ms p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", l.P50, l.P90, l.P99, l.P999, l.Max)
+	for _, win := range r.Windows {
+		l := win.Latency
+		fmt.Fprintf(w, "  from %6.0fs %8d requests  p50 %.3f  p99 %.3f  max %.3f\n", win.Start, win.Requests, l.P50, l.P99, l.Max)
+	}
 }
 
 type worker struct {
@@ -321,10 +350,11 @@ type worker struct {
 	term  profile.Terminal
 	card  profile.Card
 	rng   *rand.Rand
-	conn  *connection.Connection
+	conn  *client
 	stan  int
 	last  *iso8583.Message // the last approved sale, for voids and reversals
 	lat   []int32          // microseconds
+	win   [][]int32        // the same, by window of Config.Window
 	codes map[string]int
 	errs  map[string]int
 }
@@ -335,39 +365,20 @@ func (w *worker) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dialing host: %w", err)
 	}
-	c, err := connection.NewFrom(nc, w.cfg.Spec, iso.ReadLength, iso.WriteLength,
-		connection.SendTimeout(w.cfg.Timeout), connection.ErrorHandler(func(error) {}),
-		connection.SetRequestIDGenerator(tidSTAN{}))
-	if err != nil {
-		nc.Close()
-		return err
-	}
-	w.conn = c
+	w.conn = newClient(nc, w.cfg.Spec, w.cfg.Timeout)
 	m := w.base(iso.MTINetworkRequest)
 	_ = m.Field(70, iso.NetSignOn)
 	_ = m.Field(60, w.term.Software)
-	resp, err := c.Send(m)
+	resp, err := w.conn.Send(m)
 	if err != nil {
-		c.Close()
+		w.conn.Close()
 		return fmt.Errorf("sign-on: %w", err)
 	}
 	if rc, _ := resp.GetString(39); rc != iso.RCApproved {
-		c.Close()
+		w.conn.Close()
 		return fmt.Errorf("sign-on answered %s %s", rc, iso.ResponseText(rc))
 	}
 	return nil
-}
-
-// tidSTAN matches responses on TID + STAN, as DESIGN.md §3 says.
-type tidSTAN struct{}
-
-func (tidSTAN) GenerateRequestID(m *iso8583.Message) (string, error) {
-	stan, err := m.GetString(11)
-	if err != nil || stan == "" {
-		return "", errors.New("message without STAN")
-	}
-	tid, _ := m.GetString(41)
-	return tid + stan, nil
 }
 
 func (w *worker) nextSTAN() string {
@@ -375,7 +386,19 @@ func (w *worker) nextSTAN() string {
 	if w.stan > 999999 {
 		w.stan = 1
 	}
-	return fmt.Sprintf("%06d", w.stan)
+	return zeroPad(int64(w.stan), 6)
+}
+
+// zeroPad formats v in n digits with leading zeros, without fmt.
+func zeroPad(v int64, n int) string {
+	var b [20]byte
+	i := len(b)
+	for v > 0 || i > len(b)-n {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[i:])
 }
 
 func (w *worker) base(mti string) *iso8583.Message {
@@ -419,7 +442,7 @@ func (w *worker) build(k Kind) *iso8583.Message {
 	case QR:
 		m := w.base(iso.MTIFinancialRequest)
 		_ = m.Field(3, iso.ProcPurchase)
-		_ = m.Field(4, fmt.Sprintf("%012d", 1+w.rng.IntN(99)))
+		_ = m.Field(4, zeroPad(int64(1+w.rng.IntN(99)), 12))
 		_ = m.Field(22, iso.EntryQR+"2")
 		_ = m.Field(25, "00")
 		_ = m.Field(48, w.cfg.Profile.Wallets[0].Code)
@@ -435,7 +458,7 @@ func (w *worker) build(k Kind) *iso8583.Message {
 	m := w.base(iso.MTIFinancialRequest)
 	_ = m.Field(2, card.PAN)
 	_ = m.Field(3, iso.ProcPurchase)
-	_ = m.Field(4, fmt.Sprintf("%012d", 100+w.rng.IntN(20000)))
+	_ = m.Field(4, zeroPad(int64(100+w.rng.IntN(20000)), 12))
 	_ = m.Field(14, card.ExpiryYYMM())
 	_ = m.Field(22, iso.EntryManual+"2")
 	_ = m.Field(25, "00")
@@ -473,11 +496,19 @@ func (w *worker) run(ctx context.Context, start time.Time, issued, requests, app
 		resp, err := w.conn.Send(m)
 		lat := time.Since(intended)
 		requests.Add(1)
-		w.lat = append(w.lat, int32(min(lat.Microseconds(), 1<<31-1)))
+		us := int32(min(lat.Microseconds(), 1<<31-1))
+		w.lat = append(w.lat, us)
+		if w.cfg.Window > 0 {
+			i := int(intended.Sub(start) / w.cfg.Window)
+			for len(w.win) <= i {
+				w.win = append(w.win, nil)
+			}
+			w.win[i] = append(w.win[i], us)
+		}
 		if err != nil {
 			errCount.Add(1)
 			w.errs[errKind(err)]++
-			if errors.Is(err, connection.ErrConnectionClosed) {
+			if errors.Is(err, errClosed) {
 				return
 			}
 			continue
@@ -501,10 +532,11 @@ func (w *worker) run(ctx context.Context, start time.Time, issued, requests, app
 }
 
 func errKind(err error) string {
+	var ne net.Error
 	switch {
-	case errors.Is(err, connection.ErrSendTimeout):
+	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
-	case errors.Is(err, connection.ErrConnectionClosed):
+	case errors.Is(err, errClosed):
 		return "connection closed"
 	}
 	s := err.Error()

@@ -65,3 +65,28 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("LoadMix = %v, %v", m, err)
 	}
 }
+
+func TestWindows(t *testing.T) {
+	e, err := StartEcho("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rep, err := Run(context.Background(), Config{Addr: e.Addr(), Conns: 2, Duration: 250 * time.Millisecond, Rate: 400, Seed: 1, Window: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Windows) < 2 {
+		t.Fatalf("%d windows in a 250 ms run of 100 ms windows", len(rep.Windows))
+	}
+	n := 0
+	for i, w := range rep.Windows {
+		n += w.Requests
+		if w.Start != (time.Duration(i) * 100 * time.Millisecond).Seconds() {
+			t.Errorf("window %d starts at %v s", i, w.Start)
+		}
+	}
+	if int64(n) != rep.Requests {
+		t.Errorf("windows hold %d requests, the run %d", n, rep.Requests)
+	}
+}

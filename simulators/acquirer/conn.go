@@ -9,28 +9,98 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
-	connection "github.com/moov-io/iso8583-connection"
 	"github.com/moov-io/iso8583/encoding"
 	"github.com/moov-io/iso8583/field"
 	"github.com/moov-io/iso8583/prefix"
 	"github.com/possim/possim/simulators/iso"
 )
 
-// newConn wraps nc in an iso8583-connection with the host's own frame
-// reader; h.mu is held.
+// newConn sets up one served connection; h.mu is held. The host runs its
+// own connection loop rather than iso8583-connection's: one reader goroutine
+// per connection, a handler goroutine per message (bounded per connection),
+// and responses written straight from the handler under a write deadline.
+// The library's four goroutine hops, two timers and two channel handshakes
+// per message were a third of the host's CPU per sale (docs/BENCHMARKS.md).
 func (h *Host) newConn(nc net.Conn) *hostConn {
-	hc := &hostConn{h: h, raw: nc, remote: remoteOf(nc)}
-	rd := &connReader{fr: h.reader, h: h, hc: hc}
-	c, _ := connection.NewFrom(nc, h.spec, iso.ReadLength, iso.WriteLength,
-		connection.SetMessageReader(rd),
-		connection.SetMessageWriter(frameWriter{}),
-		connection.SetRequestIDGenerator(requestID{}),
-		connection.InboundMessageHandler(func(c *connection.Connection, m *iso8583.Message) { h.onMessage(hc, m) }),
-		connection.SendTimeout(10*time.Second),
-		connection.ErrorHandler(func(err error) { h.log.Debug("connection error", "remote", hc.remote, "err", err) }),
-	)
-	hc.c = c
+	hc := &hostConn{h: h, raw: nc, remote: remoteOf(nc), done: make(chan struct{}),
+		wlock: make(chan struct{}, 1), slots: make(chan struct{}, maxInFlight)}
+	hc.rd = &connReader{fr: h.reader, h: h, hc: hc}
 	return hc
+}
+
+// maxInFlight bounds the messages of one connection being handled at once:
+// a client that floods requests, or never reads its answers, holds at most
+// this many goroutines before the host stops reading from it.
+const maxInFlight = 32
+
+// readLoop reads frames until the connection fails or closes, and hands
+// each message to a goroutine of its own, so a delayed answer does not hold
+// up the next request.
+func (hc *hostConn) readLoop() {
+	br := bufio.NewReaderSize(hc.raw, 4096)
+	for {
+		m, err := hc.rd.ReadMessage(br)
+		if err != nil {
+			hc.close()
+			return
+		}
+		select {
+		case hc.slots <- struct{}{}:
+		case <-hc.done:
+			return
+		}
+		// The reader is itself counted in h.wg, so adding to it here is
+		// allowed even while Close waits.
+		hc.h.wg.Add(1)
+		go func() {
+			defer hc.h.wg.Done()
+			defer func() { <-hc.slots }()
+			hc.h.onMessage(hc, m)
+		}()
+	}
+}
+
+// write sends one frame under the write deadline; writes of concurrent
+// handlers are serialised. A peer that does not take its answers within
+// WriteTimeout is disconnected, so it cannot pin the host's memory.
+func (hc *hostConn) write(frame []byte) error {
+	select {
+	case hc.wlock <- struct{}{}:
+	case <-hc.done:
+		return net.ErrClosed
+	}
+	defer func() { <-hc.wlock }()
+	hc.raw.SetWriteDeadline(time.Now().Add(hc.h.cfg.WriteTimeout))
+	_, err := hc.raw.Write(frame)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			hc.h.log.Warn("closing connection: peer does not read its responses", "remote", hc.remote,
+				"write_timeout", hc.h.cfg.WriteTimeout)
+		}
+		hc.close()
+	}
+	return err
+}
+
+// writeMessage packs m and writes it with its length header in one write.
+func (hc *hostConn) writeMessage(m *iso8583.Message) error {
+	packed, err := m.Pack()
+	if err != nil {
+		return fmt.Errorf("packing response: %w", err)
+	}
+	if len(packed) > 0xffff {
+		return fmt.Errorf("packed message of %d bytes does not fit the 2-byte header", len(packed))
+	}
+	return hc.write(iso.Frame(packed))
+}
+
+// close closes the connection once; the reader and every handler see it.
+func (hc *hostConn) close() {
+	hc.closeOnce.Do(func() {
+		close(hc.done)
+		hc.raw.Close()
+	})
 }
 
 func remoteOf(c net.Conn) string {
@@ -38,16 +108,6 @@ func remoteOf(c net.Conn) string {
 		return a.String()
 	}
 	return "pipe"
-}
-
-// requestID matches on TID + STAN as DESIGN.md §3 says, and never fails, so
-// the library hands every inbound message to the host.
-type requestID struct{}
-
-func (requestID) GenerateRequestID(m *iso8583.Message) (string, error) {
-	tid, _ := m.GetString(41)
-	stan, _ := m.GetString(11)
-	return tid + "/" + stan, nil
 }
 
 // errUnreadable is a frame whose MTI cannot be read: the connection is
@@ -153,22 +213,6 @@ type connReader struct {
 	h        *Host
 	hc       *hostConn
 	deadline bool // a read deadline is set on the connection
-}
-
-// frameWriter writes the length header and the message in one write: one
-// system call per response instead of the library's two.
-type frameWriter struct{}
-
-func (frameWriter) WriteMessage(w io.Writer, m *iso8583.Message) error {
-	packed, err := m.Pack()
-	if err != nil {
-		return err
-	}
-	if len(packed) > 0xffff {
-		return fmt.Errorf("packed message of %d bytes does not fit the 2-byte header", len(packed))
-	}
-	_, err = w.Write(iso.Frame(packed))
-	return err
 }
 
 func (cr *connReader) ReadMessage(r io.Reader) (*iso8583.Message, error) {

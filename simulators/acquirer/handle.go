@@ -115,13 +115,14 @@ func (r *req) has(ids ...int) bool {
 	return true
 }
 
-// onMessage handles one inbound message; the connection library runs it on
-// its own goroutine, so messages are handled concurrently.
+// onMessage handles one inbound message on a goroutine of its own (see
+// readLoop), so messages are handled concurrently.
 func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
-	if !h.enter() {
+	select {
+	case <-h.done:
 		return
+	default:
 	}
-	defer h.wg.Done()
 	h.msgSeen.Add(1)
 	mti, _ := m.GetMTI()
 	if m.GetSpec() == malformedSpec {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
-	connection "github.com/moov-io/iso8583-connection"
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/simulators/ledger"
@@ -46,6 +45,9 @@ type Config struct {
 	// ReadTimeout bounds the reading of one frame once its header has
 	// arrived (0: 30 s).
 	ReadTimeout time.Duration
+	// WriteTimeout bounds the writing of one response; a peer that does not
+	// read its responses for this long is disconnected (0: 10 s).
+	WriteTimeout time.Duration
 	// RequireSignOn declines (58) transactions from a terminal that has not
 	// signed on. Off by default: a PIN from such a terminal is answered 96,
 	// since the host has no key to read it with; everything else is served.
@@ -162,6 +164,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	if h.cfg.ReadTimeout <= 0 {
 		h.cfg.ReadTimeout = 30 * time.Second
+	}
+	if h.cfg.WriteTimeout <= 0 {
+		h.cfg.WriteTimeout = 10 * time.Second
 	}
 	if cfg.OnEvent != nil {
 		h.onEvent.Store(&[]func(Event){cfg.OnEvent})
@@ -304,11 +309,7 @@ func (h *Host) ServeConn(nc net.Conn) error {
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		select {
-		case <-hc.c.Done():
-		case <-h.done:
-			hc.c.Close()
-		}
+		hc.readLoop()
 		h.mu.Lock()
 		delete(h.conns, hc)
 		h.mu.Unlock()
@@ -341,6 +342,9 @@ func (h *Host) Close() error {
 	close(h.done)
 	for ln := range h.listeners {
 		ln.Close()
+	}
+	for hc := range h.conns {
+		hc.close()
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
@@ -495,15 +499,19 @@ func (h *Host) countBad(closed bool) {
 
 // hostConn is one served connection.
 type hostConn struct {
-	h      *Host
-	raw    net.Conn
-	c      *connection.Connection
-	remote string
+	h         *Host
+	raw       net.Conn
+	rd        *connReader
+	remote    string
+	done      chan struct{} // closed by close
+	closeOnce sync.Once
+	wlock     chan struct{} // one writer at a time; a channel, so waiting is durable in synctest
+	slots     chan struct{} // messages being handled (maxInFlight)
 }
 
 func (hc *hostConn) reset() {
 	if tc, ok := hc.raw.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
-	hc.c.Close()
+	hc.close()
 }

@@ -22,11 +22,10 @@ var ErrEmptyFrame = errors.New("empty frame")
 // ReadLength reads the 2-byte big-endian length header. It has the shape
 // of iso8583-connection's MessageLengthReader.
 func ReadLength(r io.Reader) (int, error) {
-	h := network.NewBinary2BytesHeader()
-	if _, err := h.ReadFrom(r); err != nil {
+	n, err := readHeader(r)
+	if err != nil {
 		return 0, err
 	}
-	n := h.Length()
 	if n > MaxMessageLength {
 		return 0, fmt.Errorf("length header says %d bytes (limit %d): %w", n, MaxMessageLength, ErrFrameTooLong)
 	}
@@ -34,6 +33,31 @@ func ReadLength(r io.Reader) (int, error) {
 		return 0, ErrEmptyFrame
 	}
 	return n, nil
+}
+
+// readHeader reads the two header bytes without allocating when r is a
+// buffered reader, which is how the host and the load generator read: it
+// is on the path of every message.
+func readHeader(r io.Reader) (int, error) {
+	if br, ok := r.(io.ByteReader); ok {
+		hi, err := br.ReadByte()
+		if err != nil {
+			return 0, fmt.Errorf("reading length header: %w", err)
+		}
+		lo, err := br.ReadByte()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, fmt.Errorf("reading length header: %w", err)
+		}
+		return int(hi)<<8 | int(lo), nil
+	}
+	var b [2]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, fmt.Errorf("reading length header: %w", err)
+	}
+	return int(b[0])<<8 | int(b[1]), nil
 }
 
 // WriteLength writes the 2-byte big-endian length header.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -21,7 +22,15 @@ func benchLedger(b *testing.B) *Ledger {
 	return l
 }
 
-func reportSales(b *testing.B, l *Ledger) {
+// cpuTime is the process's user and system CPU so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportSales(b *testing.B, l *Ledger, cpu0 time.Duration) {
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/sale")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sales/s")
 	commits, records := l.Commits()
 	if commits > 0 {
@@ -38,6 +47,7 @@ func BenchmarkRecordSale(b *testing.B) {
 	ctx := context.Background()
 	e := sale(0, 10000, t0)
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e.Key.STAN = strconv.Itoa(i)
@@ -47,7 +57,7 @@ func BenchmarkRecordSale(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	reportSales(b, l)
+	reportSales(b, l, cpu0)
 }
 
 // BenchmarkRecordSaleParallel is many terminals at once (32 goroutines per
@@ -58,6 +68,7 @@ func BenchmarkRecordSaleParallel(b *testing.B) {
 	var n atomic.Int64
 	b.SetParallelism(32)
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		e := sale(0, 10000, t0)
@@ -72,7 +83,7 @@ func BenchmarkRecordSaleParallel(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	reportSales(b, l)
+	reportSales(b, l, cpu0)
 }
 
 // BenchmarkIssuerReads is what the host reads per sale before deciding:
@@ -98,4 +109,36 @@ func BenchmarkIssuerReads(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkRecordSale32Terminals is the host's load shape: 32 callers, each
+// a terminal of its own with its own card, so the key and card indexes are
+// written in 32 places at once, as with 32 connections.
+func BenchmarkRecordSale32Terminals(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	var n, term atomic.Int64
+	b.SetParallelism(16) // 32 goroutines on 2 CPUs
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		id := term.Add(1)
+		e := sale(0, 10000, t0)
+		e.Key.TID = "LOAD" + strconv.FormatInt(1000+id, 10)[1:]
+		e.CardRef = "card-" + strconv.FormatInt(id, 10)
+		stan := 0
+		for pb.Next() {
+			stan++
+			i := n.Add(1)
+			e.Key.STAN = strconv.Itoa(1000000 + stan)[1:]
+			e.Time = t0.Add(time.Duration(i) * time.Millisecond)
+			if _, err := l.Record(ctx, e); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	reportSales(b, l, cpu0)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 )
@@ -221,6 +222,9 @@ func (w *writer) close() error {
 	return w.conn.Close()
 }
 
+// maxYields is how often the committer yields to let a batch fill.
+const maxYields = 1
+
 // run is the committer: it takes the first waiting request, adds whatever
 // else is queued (up to MaxBatch), commits them in one transaction and wakes
 // every caller. Under load the queue refills while a commit is in its fsync,
@@ -230,17 +234,27 @@ func (l *Ledger) run() {
 	w := l.w
 	for r := range l.reqs {
 		batch := append(w.batch[:0], r)
-	fill:
-		for len(batch) < l.opts.MaxBatch {
+		// When the queue runs dry, yield once so that handlers already
+		// runnable can enqueue: on a busy host this grows the batch, and
+		// with it the records each fsync carries, at the cost of a
+		// scheduler round rather than a timer; an idle ledger finds
+		// nobody and commits at once.
+		for yields := 0; len(batch) < l.opts.MaxBatch; {
 			select {
 			case r, ok := <-l.reqs:
 				if !ok {
-					break fill
+					yields = maxYields
+					break
 				}
 				batch = append(batch, r)
+				continue
 			default:
-				break fill
 			}
+			if yields >= maxYields {
+				break
+			}
+			yields++
+			runtime.Gosched()
 		}
 		w.commitBatch(batch)
 		for i := range batch {
