@@ -51,7 +51,10 @@ type Config struct {
 	DevicesDir string
 	// ResponseTimeout is the terminal's wait for the host (default 30s).
 	ResponseTimeout time.Duration
-	Logger          *slog.Logger
+	// PrinterPoll is how often the terminal looks at a printer that is not
+	// ready while receipts wait, printing them once it is (default 1s).
+	PrinterPoll time.Duration
+	Logger      *slog.Logger
 	// Now is the lab's clock (default time.Now; virtual under synctest).
 	Now func() time.Time
 	// Start, when set, makes the lab's clock start at this instant and run
@@ -107,6 +110,9 @@ func New(ctx context.Context, cfg Config) (lab *Lab, err error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.PrinterPoll <= 0 {
+		cfg.PrinterPoll = time.Second
+	}
 	if !cfg.Start.IsZero() {
 		base, real := cfg.Start, cfg.Now
 		t0 := real()
@@ -149,6 +155,7 @@ func New(ctx context.Context, cfg Config) (lab *Lab, err error) {
 		PINPad:          drivers.pinpad,
 		Scanner:         drivers.scanner,
 		ResponseTimeout: cfg.ResponseTimeout,
+		PrinterPoll:     cfg.PrinterPoll,
 		Now:             cfg.Now,
 		Rand:            mrand.New(mrand.NewSource(int64(cfg.Seed ^ 3))),
 		Logger:          cfg.Logger.With("part", "terminal"),
