@@ -51,6 +51,9 @@ type Config struct {
 	DevicesDir string
 	// ResponseTimeout is the terminal's wait for the host (default 30s).
 	ResponseTimeout time.Duration
+	// CardTimeout is the terminal's wait for a card and for the PIN
+	// (default 60s).
+	CardTimeout time.Duration
 	// PrinterPoll is how often the terminal looks at a printer that is not
 	// ready while receipts wait, printing them once it is (default 1s).
 	PrinterPoll time.Duration
@@ -156,6 +159,7 @@ func New(ctx context.Context, cfg Config) (lab *Lab, err error) {
 		Scanner:         drivers.scanner,
 		ResponseTimeout: cfg.ResponseTimeout,
 		PrinterPoll:     cfg.PrinterPoll,
+		CardTimeout:     cfg.CardTimeout,
 		Now:             cfg.Now,
 		Rand:            mrand.New(mrand.NewSource(int64(cfg.Seed ^ 3))),
 		Logger:          cfg.Logger.With("part", "terminal"),

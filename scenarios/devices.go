@@ -347,7 +347,15 @@ func deviceSteps() []Step {
 			Help: "The near-end sensor: the printer still prints.",
 			Fn:   dev(func(w *World) { w.Lab.Printer.PaperNearEnd() })},
 		{Domain: "devices", Pattern: `^(?:the cashier loads paper|paper is loaded) into the printer$`, Example: "When the cashier loads paper into the printer",
-			Fn: dev(func(w *World) { w.Lab.Printer.LoadPaper() })},
+			Help: "The terminal notices within its printer poll (1 s) and prints the receipts it queued.",
+			Fn: func(ctx context.Context) error {
+				w := world(ctx)
+				w.Lab.Printer.LoadPaper()
+				// Give the terminal one printer poll to notice, as a cashier
+				// waits for the printer to start again.
+				time.Sleep(w.D(1500 * time.Millisecond))
+				return nil
+			}},
 		{Domain: "devices", Pattern: `^the printer cover is (opened|closed)$`, Example: "Given the printer cover is opened",
 			Fn: func(ctx context.Context, how string) error {
 				return dev(func(w *World) {

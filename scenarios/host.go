@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -35,6 +36,16 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("bad duration %q: write it like 5s, 500ms or 2m", s)
 	}
 	return d, nil
+}
+
+// rate scales a bandwidth for real-time runs the way D scales a duration:
+// at --time-scale 0.02 a 1 KB/s link carries 50 KB/s, so a message takes
+// the same share of the (scaled) response timeout.
+func (w *World) rate(kbps int) int {
+	if w.Scale <= 0 || w.Scale == 1 {
+		return kbps
+	}
+	return int(math.Ceil(float64(kbps) / w.Scale))
 }
 
 // needHost fails a step that programs the lab's own host when the run
@@ -118,6 +129,19 @@ func (w *World) reversalsOf(orig string) []string {
 		}
 	}
 	return out
+}
+
+// lastReversed is the last transaction of the terminal's log that it
+// reversed (the last operation may have been refused since, for the very
+// reversal it still owes).
+func (w *World) lastReversed() (*terminal.Txn, error) {
+	log := w.Lab.Terminal.Log()
+	for i := len(log) - 1; i >= 0; i-- {
+		if log[i].Status == terminal.StatusReversed {
+			return &log[i], nil
+		}
+	}
+	return nil, errors.New("the terminal's log holds no reversed transaction")
 }
 
 func hostSteps() []Step {
@@ -324,10 +348,10 @@ func hostSteps() []Step {
 				return diff("messages of MTI "+mti+" at the host", n, len(world(ctx).hostIn(mti)))
 			}},
 		{Domain: "host", Pattern: `^the reversal was sent (\d+) times?$`, Example: "Then the reversal was sent 3 times",
-			Help: "Reversals of the last transaction the terminal sent: a 0400 first, then 0401 repeats.",
+			Help: "Reversals the terminal sent for the last transaction it reversed: a 0400 first, then 0401 repeats.",
 			Fn: func(ctx context.Context, n int) error {
 				w := world(ctx)
-				t, err := w.lastTxn()
+				t, err := w.lastReversed()
 				if err != nil {
 					return err
 				}
@@ -415,7 +439,7 @@ func linkSteps() []Step {
 					}
 				case "bandwidth":
 					n, e := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(arg, "KB/s")))
-					t.Rate = n
+					t.Rate = w.rate(n)
 					if e != nil {
 						err = fmt.Errorf("bad bandwidth %q: write it like 1 KB/s", arg)
 					}
@@ -472,7 +496,7 @@ func linkSteps() []Step {
 				if unit == "bytes" {
 					return add(ctx, harness.Toxic{Name: "limit_data", Size: n})
 				}
-				return add(ctx, harness.Toxic{Name: "bandwidth", Rate: n})
+				return add(ctx, harness.Toxic{Name: "bandwidth", Rate: world(ctx).rate(n)})
 			}},
 		{Domain: "link", Pattern: `^the network slices data into (\d+)-byte pieces$`, Example: "Given the network slices data into 8-byte pieces",
 			Help: "Slicer: every write arrives in small pieces, 1 ms apart.",
@@ -806,7 +830,8 @@ func rawSteps() []Step {
 					return err
 				}
 				f := t.sale(w, a, c.PAN)
-				arg := strings.Trim(extra[strings.Index(extra+` "`, ` "`)+1:], `"`)
+				_, arg, _ := strings.Cut(extra, ` "`)
+				arg = strings.TrimSuffix(arg, `"`)
 				switch {
 				case strings.HasPrefix(extra, "PIN"):
 					key := t.key

@@ -441,6 +441,7 @@ func (w *World) present(alias, entry string) error {
 	}
 	switch entry {
 	case "chip":
+		w.Lab.Reader.Remove() // the last customer's card, if it is still in the slot
 		return w.Lab.Reader.Insert(alias)
 	case "tap":
 		return w.Lab.Reader.Tap(alias)

@@ -172,7 +172,8 @@ func newWorld(ctx context.Context, o *Options, sc *godog.Scenario) (*World, erro
 	}
 	cfg := harness.Config{Profile: p, Mode: mode, Seed: w.Seed, Dir: dir,
 		HostAddr: o.HostAddr, DevicesDir: o.DevicesDir, ResponseTimeout: timeout, Logger: o.Logger,
-		Synchronous: o.Synchronous, Start: ScenarioStart, Settle: o.Settle, PrinterPoll: w.D(time.Second)}
+		Synchronous: o.Synchronous, Start: ScenarioStart, Settle: o.Settle, PrinterPoll: w.D(time.Second),
+		CardTimeout: w.D(60 * time.Second)}
 	if mode == harness.External {
 		// A real host keeps its journal between scenarios: real dates, and
 		// a terminal that goes on from the last scenario's STAN and batch.

@@ -79,12 +79,12 @@ func (t *Terminal) authorise(ctx context.Context, x *Txn, req iso.Financial, rd 
 		x.AuthCode = resp.AuthCode
 	}
 	x.Settlement = settlementOf(resp.Private63)
-	arpc := issuerAuth(resp.ICC)
+	arpc, arc := issuerAuth(resp.ICC, resp.ResponseCode)
 
 	if resp.ResponseCode != iso.RCApproved && resp.ResponseCode != iso.RCPartialApproval {
 		if rd != nil && arpc != nil {
 			// The card learns of the decline too; its answer changes nothing.
-			_ = t.cfg.Reader.Complete(ctx, arpc, resp.ResponseCode)
+			_ = t.cfg.Reader.Complete(ctx, arpc, arc)
 		}
 		return t.declined(x, resp.ResponseCode)
 	}
@@ -119,7 +119,7 @@ func (t *Terminal) authorise(ctx context.Context, x *Txn, req iso.Financial, rd 
 	x.Amount = approved
 
 	if rd != nil && (rd.Entry == cardreader.EntryChip || rd.Entry == cardreader.EntryTap) && arpc != nil {
-		if err := t.cfg.Reader.Complete(ctx, arpc, resp.ResponseCode); err != nil {
+		if err := t.cfg.Reader.Complete(ctx, arpc, arc); err != nil {
 			reason := "card declined after host approval"
 			if errors.Is(err, cardreader.ErrCardRemoved) {
 				reason = "card removed before completion"
@@ -171,20 +171,27 @@ func settlementOf(f63 string) string {
 	return ""
 }
 
-// issuerAuth returns the ARPC of tag 91 in field 55, or nil.
-func issuerAuth(icc []byte) []byte {
+// issuerAuth returns the ARPC and ARC of tag 91 in field 55 (nil when
+// absent; the ARC then defaults to rc, field 39).
+func issuerAuth(icc []byte, rc string) (arpc []byte, arc string) {
 	if len(icc) == 0 {
-		return nil
+		return nil, rc
 	}
 	tlv, err := card.ParseTLV(icc)
 	if err != nil {
-		return nil
+		return nil, rc
 	}
 	v, ok := card.FindTag(tlv, card.TagIssuerAuthData)
 	if !ok || len(v) < 8 {
-		return nil
+		return nil, rc
 	}
-	return v[:8]
+	// Tag 91 is ARPC || ARC: the card checks the ARPC against the ARC the
+	// issuer signed, which is not always field 39 (a partial approval is
+	// 39=10 with ARC 00).
+	if len(v) >= 10 {
+		return v[:8], string(v[8:10])
+	}
+	return v[:8], rc
 }
 
 // partialAmount reads the approved amount of field 54: 12 digits, or the

@@ -102,8 +102,8 @@ func FuzzResponseFields(f *testing.F) {
 		if v, ok := partialAmount(f54); ok && v < 0 {
 			t.Errorf("negative amount %d from %q", v, f54)
 		}
-		if a := issuerAuth(icc); a != nil && len(a) != 8 {
-			t.Errorf("ARPC of %d bytes", len(a))
+		if a, arc := issuerAuth(icc, "00"); (a != nil && len(a) != 8) || len(arc) != 2 {
+			t.Errorf("ARPC of %d bytes, ARC %q", len(a), arc)
 		}
 		_ = settlementOf(f63)
 		_, _, _ = unseal(key, sealed)
