@@ -378,6 +378,12 @@ func (h *Host) reversal(ctx context.Context, r *req, p *Fault) *iso8583.Message 
 	if code, ok := forced(p); ok {
 		e.RespCode = code
 	}
+	if e.RespCode == iso.RCSystemError || e.RespCode == iso.RCHostUnavailable {
+		// The host did not process it: nothing is journaled, so the
+		// terminal's repeat (0401) is processed afresh rather than answered
+		// with this failure for ever.
+		return h.response(r, e.RespCode)
+	}
 	res, code := h.record(ctx, e)
 	if res.Duplicate && res.Existing != nil {
 		code = res.Existing.RespCode

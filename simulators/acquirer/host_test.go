@@ -163,6 +163,35 @@ func TestReversalAppliedAtMostOnce(t *testing.T) {
 	}
 }
 
+// A reversal the host failed to process (96) is not journaled, so its
+// repeat is processed afresh instead of being answered 96 for ever.
+func TestReversalRepeatAfterHostFailure(t *testing.T) {
+	h := startHost(t, nil)
+	tm := dial(t, h.Addr())
+	ctx := context.Background()
+	sale := tm.sale(visa, 10000)
+	if c := rc(tm.mustSend(sale)); c != "00" {
+		t.Fatalf("sale answered %s", c)
+	}
+	if _, err := h.Faults().Add(Fault{Match: Match{MTI: "0400"}, Action: ActRespond, Code: "96"}); err != nil {
+		t.Fatal(err)
+	}
+	rev := reversalOf(sale, tm.nextSTAN())
+	if c := rc(tm.mustSend(rev)); c != "96" {
+		t.Fatalf("reversal answered %s; want the forced 96", c)
+	}
+	if b, _ := h.Ledger().Balance(ctx, testMID); b != 9940 {
+		t.Errorf("balance after a failed reversal = %d; want 9940 (nothing undone)", b)
+	}
+	rev.MTI = iso.MTIReversalRepeat
+	if c := rc(tm.mustSend(rev)); c != "00" {
+		t.Fatalf("repeat answered %s; want 00", c)
+	}
+	if b, _ := h.Ledger().Balance(ctx, testMID); b != 0 {
+		t.Errorf("balance after the repeat = %d; want 0", b)
+	}
+}
+
 func TestDuplicatePostsOnce(t *testing.T) {
 	h := startHost(t, nil)
 	tm := dial(t, h.Addr())
