@@ -120,3 +120,17 @@ Feature: The bank host under maintenance, not answering or answering wrongly
     Then the transaction is approved
     And 0 reversals are pending
     And the reversal was sent 5 times
+
+  Scenario: A reversal the host fails to process is repeated before the next sale
+    Given the host does not answer the next sale
+    And the host answers the next reversal with "96"
+    When the customer pays 20.00 by credit card "visa-credit" by chip with PIN "1234"
+    Then the transaction is reversed
+    And the host answered the last "0400" with "96"
+    And 1 reversal is pending
+    When the customer takes the card out
+    And the customer pays 10.00 by credit card "visa-credit" by chip with PIN "1234"
+    Then the transaction is approved
+    And the host answered the last "0401" with "00"
+    And 0 reversals are pending
+    And the merchant's account balance is 9.94
