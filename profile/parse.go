@@ -200,6 +200,10 @@ func (p *Profile) validate() error {
 	if p.Locale == "" {
 		p.Locale = "en"
 	}
+	if p.Keys.TerminalMasterKey == "" && p.Keys.IssuerMasterKey == "" {
+		// The public test keys of DESIGN.md §9 unless the profile says otherwise.
+		p.Keys = Keys{TerminalMasterKey: "0123456789ABCDEFFEDCBA9876543210", IssuerMasterKey: "00112233445566778899AABBCCDDEEFF"}
+	}
 	if p.Locale != "en" && p.Locale != "zh" {
 		return bad(0, "locale %q: valid locales are en, zh", p.Locale)
 	}
@@ -340,6 +344,7 @@ func (p *Profile) expandRanges() error {
 			n.PAN = b + luhnDigit(b)
 			n.Alias = fmt.Sprintf("%s-%04d", c.Alias, i+1)
 			n.Count = 0
+			n.Range = c.Alias
 			n.Interfaces = append([]string(nil), c.Interfaces...)
 			cards = append(cards, n)
 		}

@@ -10,10 +10,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 //go:embed default.yaml
@@ -96,6 +95,8 @@ type Card struct {
 	// PANs counting up from pan and their Luhn digit recomputed.
 	Count int `yaml:"count,omitempty"`
 	Line  int `yaml:"-"`
+	// Range is the alias of the range entry this card was expanded from.
+	Range string `yaml:"-"`
 }
 
 // ExpiryYYMM is the expiry as the card and field 14 carry it.
@@ -170,11 +171,22 @@ func (p *Profile) Card(alias string) (Card, error) {
 	return Card{}, fmt.Errorf("unknown card %q; valid cards: %s", alias, strings.Join(p.CardAliases(), ", "))
 }
 
-// CardAliases lists the aliases in profile order.
+// CardAliases lists the aliases in profile order, a range folded into
+// one item (load-0001..load-1024).
 func (p *Profile) CardAliases() []string {
-	out := make([]string, len(p.Cards))
-	for i, c := range p.Cards {
-		out[i] = c.Alias
+	var out []string
+	for i := 0; i < len(p.Cards); i++ {
+		c := p.Cards[i]
+		j := i
+		for c.Range != "" && j+1 < len(p.Cards) && p.Cards[j+1].Range == c.Range {
+			j++
+		}
+		if j > i {
+			out = append(out, c.Alias+".."+p.Cards[j].Alias)
+			i = j
+			continue
+		}
+		out = append(out, c.Alias)
 	}
 	return out
 }
@@ -237,17 +249,14 @@ func (p *Profile) Wallet(code string) (Wallet, bool) {
 // Clone returns a deep copy, so a lab can change its profile at run time
 // (a card reported lost, a merchant approved) without touching another's.
 func (p *Profile) Clone() *Profile {
-	out, err := yaml.Marshal(p)
-	if err != nil {
-		panic(err)
-	}
-	var c Profile
-	if err := yaml.Unmarshal(out, &c); err != nil {
-		panic(err)
-	}
-	// Lines are not marshalled; keep them for error messages.
+	c := *p
+	c.Merchants = slices.Clone(p.Merchants)
+	c.Terminals = slices.Clone(p.Terminals)
+	c.Wallets = slices.Clone(p.Wallets)
+	c.Products = slices.Clone(p.Products)
+	c.Cards = slices.Clone(p.Cards)
 	for i := range c.Cards {
-		c.Cards[i].Line = p.Cards[i].Line
+		c.Cards[i].Interfaces = slices.Clone(p.Cards[i].Interfaces)
 	}
 	return &c
 }

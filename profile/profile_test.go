@@ -100,3 +100,17 @@ func TestRanges(t *testing.T) {
 }
 
 func luhnOK(pan string) bool { return luhnDigit(pan[:len(pan)-1]) == pan[len(pan)-1:] }
+
+func TestCardAliasesFoldRanges(t *testing.T) {
+	got := strings.Join(Default().CardAliases(), ", ")
+	if !strings.HasSuffix(got, "swipe-only, load-0001..load-1024") {
+		t.Errorf("CardAliases = %s", got)
+	}
+}
+
+func TestMinimalProfileNamesTheBadLine(t *testing.T) {
+	_, err := Parse([]byte("name: broken\ncards:\n  - alias: x\n    pan: \"123\"\n"), "lab.yaml")
+	if err == nil || !strings.HasPrefix(err.Error(), "lab.yaml:3:") || !strings.Contains(err.Error(), "pan") {
+		t.Errorf("err = %v; want lab.yaml:3 and the pan named", err)
+	}
+}
