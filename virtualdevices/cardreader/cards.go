@@ -8,6 +8,7 @@ import (
 
 	"github.com/possim/possim/card"
 	"github.com/possim/possim/profile"
+	"github.com/possim/possim/virtualdevices/serial"
 )
 
 // Card is one virtual card the reader can be given.
@@ -142,8 +143,8 @@ type Read struct {
 	ICC            []byte // field 55 TLV, chip and tap only
 }
 
-func (rd Read) message() message {
-	m := message{Cmd: cmdWait, SW: swOK, Detail: strings.ToUpper(string(rd.Entry))}
+func (rd Read) message() serial.Message {
+	m := serial.Message{Cmd: cmdWait, Status: swOK, Detail: strings.ToUpper(string(rd.Entry))}
 	add := func(k, v string) {
 		if v != "" {
 			m.Fields = append(m.Fields, [2]string{k, v})
@@ -162,23 +163,23 @@ func (rd Read) message() message {
 	return m
 }
 
-func readFromMessage(m message) (Read, error) {
+func readFromMessage(m serial.Message) (Read, error) {
 	rd := Read{
 		Entry:          EntryMode(strings.ToLower(m.Detail)),
-		PAN:            m.get("PAN"),
-		Expiry:         m.get("EXP"),
-		PANSeq:         m.get("SEQ"),
-		ServiceCode:    m.get("SVC"),
-		CardholderName: m.get("NAME"),
-		Track2:         m.get("T2"),
-		Track1:         m.get("T1"),
+		PAN:            m.Field("PAN"),
+		Expiry:         m.Field("EXP"),
+		PANSeq:         m.Field("SEQ"),
+		ServiceCode:    m.Field("SVC"),
+		CardholderName: m.Field("NAME"),
+		Track2:         m.Field("T2"),
+		Track1:         m.Field("T1"),
 	}
 	switch rd.Entry {
 	case EntryChip, EntryTap, EntrySwipe, EntryFallback:
 	default:
 		return Read{}, fmt.Errorf("unknown entry mode %q", m.Detail)
 	}
-	if icc := m.get("ICC"); icc != "" {
+	if icc := m.Field("ICC"); icc != "" {
 		b, err := hex.DecodeString(icc)
 		if err != nil {
 			return Read{}, fmt.Errorf("ICC field is not hex")

@@ -64,10 +64,8 @@ type Request struct {
 // Driver speaks the reader protocol from the POS side. Its methods are
 // safe for concurrent use; commands go one at a time.
 type Driver struct {
-	link    *serial.FrameLink
+	client  *serial.CommandClient
 	timeout time.Duration
-	log     *slog.Logger
-	sem     chan struct{}
 
 	mu   sync.Mutex
 	last EntryMode // entry of the last read, for Complete
@@ -85,25 +83,28 @@ func NewDriver(link io.ReadWriteCloser, cfg DriverConfig) *Driver {
 		cfg.Link.Logger = cfg.Logger
 	}
 	return &Driver{
-		link:    serial.NewFrameLink(link, cfg.Link),
+		client: serial.NewCommandClient(link, serial.CommandClientConfig{
+			Frame:    cfg.Link,
+			Logger:   cfg.Logger.With("driver", DeviceName),
+			Timeout:  cfg.Timeout,
+			NoAnswer: ErrNoReader,
+		}),
 		timeout: cfg.Timeout,
-		log:     cfg.Logger.With("driver", DeviceName),
-		sem:     make(chan struct{}, 1),
 	}
 }
 
 // Close closes the link.
-func (d *Driver) Close() error { return d.link.Close() }
+func (d *Driver) Close() error { return d.client.Close() }
 
 // Status checks that the reader answers.
 func (d *Driver) Status(ctx context.Context) error {
-	_, err := d.exchange(ctx, cmdStatus, cmdStatus, d.timeout)
+	_, err := d.client.Exchange(ctx, serial.Command{Line: cmdStatus})
 	return err
 }
 
 // CardPresent reports whether a card is in the chip slot.
 func (d *Driver) CardPresent(ctx context.Context) (bool, error) {
-	m, err := d.exchange(ctx, cmdRemove, cmdRemove, d.timeout)
+	m, err := d.client.Exchange(ctx, serial.Command{Line: cmdRemove})
 	if err != nil {
 		return false, err
 	}
@@ -114,11 +115,14 @@ func (d *Driver) CardPresent(ctx context.Context) (bool, error) {
 // returns ErrTimeout if the card is still there.
 func (d *Driver) WaitRemoved(ctx context.Context, timeout time.Duration) error {
 	ms := max(timeout.Milliseconds(), 1)
-	m, err := d.exchange(ctx, cmdRemove, cmdRemove+" "+strconv.FormatInt(ms, 10), timeout+d.timeout)
+	m, err := d.client.Exchange(ctx, serial.Command{
+		Line: cmdRemove + " " + strconv.FormatInt(ms, 10),
+		Wait: timeout + d.timeout,
+	})
 	if err != nil {
 		return err
 	}
-	if m.SW == swTimeout {
+	if m.Status == swTimeout {
 		return fmt.Errorf("card still inserted: %w", ErrTimeout)
 	}
 	return nil
@@ -150,11 +154,16 @@ func (d *Driver) WaitCard(ctx context.Context, req Request) (Read, error) {
 	if req.UnpredictableNumber != [4]byte{} {
 		cmd += " UN=" + strings.ToUpper(hex.EncodeToString(req.UnpredictableNumber[:]))
 	}
-	m, err := d.exchange(ctx, cmdWait, cmd, req.Timeout+d.timeout)
+	m, err := d.client.Exchange(ctx, serial.Command{
+		Line: cmd,
+		Wait: req.Timeout + d.timeout,
+		// A WAIT left pending would read a card nobody asked for.
+		CancelWith: cmdCancel,
+	})
 	if err != nil {
 		return Read{}, err
 	}
-	switch m.SW {
+	switch m.Status {
 	case swOK:
 		rd, err := readFromMessage(m)
 		if err != nil {
@@ -194,11 +203,11 @@ func (d *Driver) Complete(ctx context.Context, arpc []byte, respCode string) err
 		return fmt.Errorf("cardreader: completing: ARPC must be 8 bytes and the response code 2 characters")
 	}
 	cmd := fmt.Sprintf("%s %s %s", cmdARPC, strings.ToUpper(hex.EncodeToString(arpc)), respCode)
-	m, err := d.exchange(ctx, cmdARPC, cmd, d.timeout)
+	m, err := d.client.Exchange(ctx, serial.Command{Line: cmd})
 	if err != nil {
 		return err
 	}
-	switch m.SW {
+	switch m.Status {
 	case swOK:
 		return nil
 	case swFail:
@@ -209,74 +218,9 @@ func (d *Driver) Complete(ctx context.Context, arpc []byte, respCode string) err
 	return unexpected(m)
 }
 
-func unexpected(m message) error {
-	if m.SW == swErr {
+func unexpected(m serial.Message) error {
+	if m.Status == swErr {
 		return &DeviceError{Cmd: m.Cmd, Reason: m.Detail}
 	}
-	return &DeviceError{Cmd: m.Cmd, Reason: "unexpected status " + firstWords(m.SW)}
-}
-
-// exchange sends one command and returns its answer, skipping stale
-// answers to earlier commands. If ctx ends first, a pending WAIT is
-// cancelled at the reader so it does not read a card nobody asked for.
-func (d *Driver) exchange(ctx context.Context, name, cmd string, wait time.Duration) (message, error) {
-	select {
-	case d.sem <- struct{}{}:
-	case <-ctx.Done():
-		return message{}, ctx.Err()
-	}
-	defer func() { <-d.sem }()
-	d.log.Debug("command", "cmd", name)
-	if err := d.link.Send(ctx, []byte(cmd)); err != nil {
-		if ctx.Err() != nil {
-			return message{}, ctx.Err()
-		}
-		return message{}, fmt.Errorf("%w: sending %s: %v", ErrNoReader, name, err)
-	}
-	m, err := d.await(ctx, name, wait)
-	if err != nil && ctx.Err() != nil && name == cmdWait {
-		d.cancelPending()
-	}
-	return m, err
-}
-
-func (d *Driver) await(parent context.Context, name string, wait time.Duration) (message, error) {
-	ctx, cancel := context.WithTimeout(parent, wait)
-	defer cancel()
-	for {
-		data, err := d.link.Recv(ctx)
-		if err != nil {
-			switch {
-			case parent.Err() != nil:
-				return message{}, parent.Err()
-			case ctx.Err() != nil:
-				return message{}, fmt.Errorf("%w: no answer to %s within %v", ErrNoReader, name, wait)
-			}
-			return message{}, fmt.Errorf("%w: receiving %s: %v", ErrNoReader, name, err)
-		}
-		m, err := decodeMessage(data)
-		if err != nil {
-			d.log.Warn("skipping bad answer", "err", err)
-			continue
-		}
-		if m.Cmd != name {
-			d.log.Debug("skipping stale answer", "cmd", m.Cmd, "sw", m.SW)
-			continue
-		}
-		return m, nil
-	}
-}
-
-// cancelPending sends CANCEL after the caller gave up on a WAIT and waits
-// briefly for its answer, so the next command starts from a quiet reader.
-func (d *Driver) cancelPending() {
-	ctx, cancel := context.WithTimeout(context.Background(), d.timeout)
-	defer cancel()
-	if err := d.link.Send(ctx, []byte(cmdCancel)); err != nil {
-		d.log.Warn("cancelling WAIT", "err", err)
-		return
-	}
-	if _, err := d.await(ctx, cmdCancel, d.timeout); err != nil {
-		d.log.Warn("cancelling WAIT", "err", err)
-	}
+	return &DeviceError{Cmd: m.Cmd, Reason: "unexpected status " + serial.FirstWord(m.Status)}
 }

@@ -40,13 +40,13 @@ func FuzzCommand(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := decodeMessage(ans)
+			m, err := serial.ParseMessage(ans)
 			if err != nil {
 				t.Fatalf("answer %q does not decode: %v", ans, err)
 			}
 			want := "?"
 			if w := bytes.Fields(cmd); len(w) > 0 {
-				want = firstWords(string(w[0]))
+				want = serial.FirstWord(string(w[0]))
 			}
 			if m.Cmd != want {
 				t.Errorf("answer names %q, want %q", m.Cmd, want)
@@ -61,14 +61,14 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Add([]byte("STATUS OK EMPTY"))
 	f.Add([]byte("ARPC\n="))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeMessage(b)
+		m, err := serial.ParseMessage(b)
 		if err != nil {
 			return
 		}
-		if m.Cmd == "" || m.SW == "" {
+		if m.Cmd == "" || m.Status == "" {
 			t.Fatalf("decoded %+v from %q", m, b)
 		}
-		if m.Cmd == cmdWait && m.SW == swOK {
+		if m.Cmd == cmdWait && m.Status == swOK {
 			_, _ = readFromMessage(m)
 		}
 	})

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/possim/possim/card"
 	"github.com/possim/possim/virtualdevices/serial"
@@ -48,10 +47,8 @@ type Reader struct {
 	cards   map[string]*vcard
 	aliases []string
 
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	plugged atomic.Bool
+	srv   *serial.CommandServer
+	cable serial.Cable
 
 	mu        sync.Mutex
 	rng       *rand.Rand
@@ -73,7 +70,7 @@ type presentation struct {
 type waitOp struct {
 	req   card.ICCRequest
 	modes Modes
-	done  chan message // result; Cmd "" means drop without answering
+	done  chan serial.Message // result; Cmd "" means drop without answering
 	sent  chan struct{}
 }
 
@@ -104,8 +101,9 @@ func New(cfg Config) (*Reader, error) {
 		}
 	}
 	slices.Sort(r.aliases)
-	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.plugged.Store(true)
+	r.srv = serial.NewCommandServer(serial.CommandServerConfig{
+		Frame: cfg.Link, Logger: r.log, Cable: &r.cable, Handle: r.handle,
+	})
 	return r, nil
 }
 
@@ -113,53 +111,19 @@ func New(cfg Config) (*Reader, error) {
 func (r *Reader) Aliases() []string { return slices.Clone(r.aliases) }
 
 // Attach serves the protocol on port in the background until Close.
-func (r *Reader) Attach(port io.ReadWriteCloser) {
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		if err := r.Serve(r.ctx, port); err != nil {
-			r.log.Warn("link ended", "err", err)
-		}
-	}()
-}
+func (r *Reader) Attach(port io.ReadWriteCloser) { r.srv.Attach(port) }
 
 // Close stops every link, closes the ports given to Attach and waits for
 // all the reader's goroutines.
-func (r *Reader) Close() error {
-	r.cancel()
-	r.wg.Wait()
-	return nil
-}
+func (r *Reader) Close() error { return r.srv.Close() }
 
 // Serve answers commands on port until ctx ends or the link fails, then
 // closes the link (and port). A pending command is abandoned unanswered.
 func (r *Reader) Serve(ctx context.Context, port io.ReadWriteCloser) error {
-	link := serial.NewFrameLink(&plugPort{rwc: port, plugged: &r.plugged}, r.frameConfig())
-	s := &session{r: r, link: link, sendSem: make(chan struct{}, 1)}
-	ctx, cancel := context.WithCancel(ctx)
-	defer func() {
-		cancel()
-		s.wg.Wait()
-		link.Close()
-	}()
-	for {
-		data, err := link.Recv(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("cardreader: receiving: %w", err)
-		}
-		s.handle(ctx, data)
+	if err := r.srv.Serve(ctx, port); err != nil {
+		return fmt.Errorf("cardreader: %w", err)
 	}
-}
-
-func (r *Reader) frameConfig() serial.FrameConfig {
-	fc := r.cfg.Link
-	if fc.Logger == nil {
-		fc.Logger = r.log
-	}
-	return fc
+	return nil
 }
 
 // lookup returns the card for alias or an error naming the valid aliases.
@@ -312,9 +276,9 @@ func (r *Reader) PullEarly() {
 func (r *Reader) Unplug() {
 	r.mu.Lock()
 	defer r.unlock()
-	r.plugged.Store(false)
+	r.cable.Unplug()
 	if r.wait != nil {
-		r.resolve(message{})
+		r.resolve(serial.Message{})
 	}
 	r.emit("unplug", "")
 }
@@ -323,26 +287,26 @@ func (r *Reader) Unplug() {
 func (r *Reader) Plug() {
 	r.mu.Lock()
 	defer r.unlock()
-	r.plugged.Store(true)
+	r.cable.Plug()
 	r.emit("plug", "")
 }
 
 // resolve answers the pending WAIT.
-func (r *Reader) resolve(m message) {
+func (r *Reader) resolve(m serial.Message) {
 	op := r.wait
 	r.wait = nil
 	op.done <- m
 }
 
 // readLocked reads card c presented in mode for the request.
-func (r *Reader) readLocked(c *vcard, mode Modes, req card.ICCRequest) message {
+func (r *Reader) readLocked(c *vcard, mode Modes, req card.ICCRequest) serial.Message {
 	masked := card.MaskPAN(c.PAN)
 	switch mode {
 	case ModeSwipe:
 		if r.faults.swipe {
 			r.faults.swipe = false
 			r.emit("bad-swipe", masked)
-			return message{Cmd: cmdWait, SW: swBadSwipe}
+			return serial.Message{Cmd: cmdWait, Status: swBadSwipe}
 		}
 		entry := EntrySwipe
 		if r.fallback {
@@ -358,7 +322,7 @@ func (r *Reader) readLocked(c *vcard, mode Modes, req card.ICCRequest) message {
 			r.fallback = true
 			r.slot = nil // the cashier takes the card out to swipe it
 			r.emit("chip-error", masked)
-			return message{Cmd: cmdWait, SW: swChipErr}
+			return serial.Message{Cmd: cmdWait, Status: swChipErr}
 		}
 	}
 	entry := EntryChip
@@ -368,7 +332,7 @@ func (r *Reader) readLocked(c *vcard, mode Modes, req card.ICCRequest) message {
 	rd, t, err := c.chipRead(r.cfg.IssuerMasterKey, req, entry)
 	if err != nil {
 		r.log.Error("card cryptogram", "card", masked, "err", err)
-		return message{Cmd: cmdWait, SW: swErr, Detail: "card error"}
+		return serial.Message{Cmd: cmdWait, Status: swErr, Detail: "card error"}
 	}
 	r.fallback = false
 	r.txn = t

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/possim/possim/card"
@@ -16,68 +15,33 @@ import (
 // maxWait bounds WAIT and REMOVE? timeouts.
 const maxWait = 10 * time.Minute
 
-// session is one link's conversation with the reader.
-type session struct {
-	r       *Reader
-	link    *serial.FrameLink
-	sendSem chan struct{} // one frame at a time; a channel so waiting stays durable in synctest
-	wg      sync.WaitGroup
-}
-
-func (s *session) send(ctx context.Context, m message) {
-	select {
-	case s.sendSem <- struct{}{}:
-	case <-ctx.Done():
-		return
-	}
-	defer func() { <-s.sendSem }()
-	s.r.log.Debug("response", "cmd", m.Cmd, "sw", m.SW)
-	if err := s.link.Send(ctx, m.encode()); err != nil && ctx.Err() == nil {
-		s.r.log.Warn("sending response", "cmd", m.Cmd, "err", err)
-	}
-}
-
-// goSend answers from a goroutine so the receive loop keeps reading (a
-// CANCEL must get through while a WAIT is pending).
-func (s *session) goSend(ctx context.Context, f func() (message, bool)) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if m, ok := f(); ok {
-			s.send(ctx, m)
-		}
-	}()
-}
-
-func (s *session) reply(ctx context.Context, m message) {
-	s.goSend(ctx, func() (message, bool) { return m, true })
-}
-
-func (s *session) handle(ctx context.Context, data []byte) {
+// handle is the reader's serial.CommandHandler. WAIT and REMOVE? are
+// answered from goroutines, so a CANCEL gets through while they wait.
+func (r *Reader) handle(ctx context.Context, rs *serial.Responder, data []byte) {
 	words := strings.Fields(string(data))
 	if len(words) == 0 {
-		s.reply(ctx, message{Cmd: "?", SW: swErr, Detail: "empty command"})
+		rs.Reply(ctx, serial.Message{Cmd: "?", Status: swErr, Detail: "empty command"})
 		return
 	}
 	cmd, args := words[0], words[1:]
-	s.r.log.Debug("command", "cmd", firstWords(cmd))
+	r.log.Debug("command", "cmd", serial.FirstWord(cmd))
 	switch cmd {
 	case cmdStatus:
-		s.reply(ctx, s.r.status())
+		rs.Reply(ctx, r.status())
 	case cmdWait:
-		s.wait(ctx, args)
+		r.serveWait(ctx, rs, args)
 	case cmdCancel:
-		s.cancelWait(ctx)
+		r.cancelWait(ctx, rs)
 	case cmdARPC:
-		s.reply(ctx, s.r.complete(args))
+		rs.Reply(ctx, r.complete(args))
 	case cmdRemove:
-		s.remove(ctx, args)
+		r.serveRemove(ctx, rs, args)
 	default:
-		s.reply(ctx, message{Cmd: firstWords(cmd), SW: swErr, Detail: "unknown command"})
+		rs.Reply(ctx, serial.Message{Cmd: serial.FirstWord(cmd), Status: swErr, Detail: "unknown command"})
 	}
 }
 
-func (r *Reader) status() message {
+func (r *Reader) status() serial.Message {
 	r.mu.Lock()
 	defer r.unlock()
 	state := "EMPTY"
@@ -87,7 +51,7 @@ func (r *Reader) status() message {
 	if r.wait != nil {
 		state += " WAITING"
 	}
-	return message{Cmd: cmdStatus, SW: swOK, Detail: state}
+	return serial.Message{Cmd: cmdStatus, Status: swOK, Detail: state}
 }
 
 // parseWait reads "WAIT <timeout_ms> <amount> <modes> [KEY=VALUE...]".
@@ -147,7 +111,7 @@ func (r *Reader) parseWait(args []string) (time.Duration, Modes, card.ICCRequest
 			copy(req.UnpredictableNumber[:], b)
 			unSet = true
 		default:
-			return 0, 0, req, fmt.Errorf("unknown parameter %q", firstWords(k))
+			return 0, 0, req, fmt.Errorf("unknown parameter %q", serial.FirstWord(k))
 		}
 	}
 	if !unSet {
@@ -159,20 +123,19 @@ func (r *Reader) parseWait(args []string) (time.Duration, Modes, card.ICCRequest
 	return time.Duration(ms) * time.Millisecond, modes, req, nil
 }
 
-func (s *session) wait(ctx context.Context, args []string) {
-	r := s.r
+func (r *Reader) serveWait(ctx context.Context, rs *serial.Responder, args []string) {
 	timeout, modes, req, err := r.parseWait(args)
 	if err != nil {
-		s.reply(ctx, message{Cmd: cmdWait, SW: swErr, Detail: err.Error()})
+		rs.Reply(ctx, serial.Message{Cmd: cmdWait, Status: swErr, Detail: err.Error()})
 		return
 	}
 	r.mu.Lock()
 	if r.wait != nil {
 		r.unlock()
-		s.reply(ctx, message{Cmd: cmdWait, SW: swErr, Detail: "busy: a WAIT is already pending"})
+		rs.Reply(ctx, serial.Message{Cmd: cmdWait, Status: swErr, Detail: "busy: a WAIT is already pending"})
 		return
 	}
-	op := &waitOp{req: req, modes: modes, done: make(chan message, 1), sent: make(chan struct{})}
+	op := &waitOp{req: req, modes: modes, done: make(chan serial.Message, 1), sent: make(chan struct{})}
 	r.wait = op
 	r.emit("waiting", fmt.Sprintf("%s amount %d", modes, req.Amount))
 	switch p := r.presented; {
@@ -188,18 +151,18 @@ func (s *session) wait(ctx context.Context, args []string) {
 	}
 	r.unlock()
 
-	s.goSend(ctx, func() (message, bool) {
+	rs.Go(ctx, func() (serial.Message, bool) {
 		defer close(op.sent)
 		t := time.NewTimer(timeout)
 		defer t.Stop()
-		var m message
+		var m serial.Message
 		select {
 		case m = <-op.done:
 		case <-t.C:
 			r.mu.Lock()
 			if r.wait == op {
 				r.emit("timeout", "no card presented")
-				r.resolve(message{Cmd: cmdWait, SW: swTimeout})
+				r.resolve(serial.Message{Cmd: cmdWait, Status: swTimeout})
 			}
 			r.unlock()
 			m = <-op.done
@@ -209,49 +172,40 @@ func (s *session) wait(ctx context.Context, args []string) {
 				r.wait = nil
 			}
 			r.unlock()
-			return message{}, false
+			return serial.Message{}, false
 		}
 		if m.Cmd == "" {
 			return m, false
 		}
-		// Send here rather than in goSend so that close(op.sent) follows the
+		// Send here rather than by returning it so that close(op.sent) follows the
 		// frame: CANCEL's own answer must come after WAIT's.
-		s.send(ctx, m)
+		rs.Send(ctx, m)
 		return m, false
 	})
 }
 
-func (s *session) cancelWait(ctx context.Context) {
-	r := s.r
+func (r *Reader) cancelWait(ctx context.Context, rs *serial.Responder) {
+	var sent <-chan struct{} // nil: no WAIT pending, answer at once
 	r.mu.Lock()
-	op := r.wait
-	if op != nil {
+	if op := r.wait; op != nil {
+		sent = op.sent
 		r.emit("cancel", "")
-		r.resolve(message{Cmd: cmdWait, SW: swCancel})
+		r.resolve(serial.Message{Cmd: cmdWait, Status: swCancel})
 	}
 	r.unlock()
-	s.goSend(ctx, func() (message, bool) {
-		if op != nil {
-			select {
-			case <-op.sent:
-			case <-ctx.Done():
-				return message{}, false
-			}
-		}
-		return message{Cmd: cmdCancel, SW: swOK}, true
-	})
+	rs.ReplyAfter(ctx, sent, serial.Message{Cmd: cmdCancel, Status: swOK})
 }
 
 // complete runs the second GENERATE AC: "ARPC <arpc hex> <response code>".
-func (r *Reader) complete(args []string) message {
-	m := message{Cmd: cmdARPC}
+func (r *Reader) complete(args []string) serial.Message {
+	m := serial.Message{Cmd: cmdARPC}
 	if len(args) != 2 || len(args[1]) != 2 {
-		m.SW, m.Detail = swErr, "want ARPC <16 hex digits> <2-character response code>"
+		m.Status, m.Detail = swErr, "want ARPC <16 hex digits> <2-character response code>"
 		return m
 	}
 	arpc, err := hex.DecodeString(args[0])
 	if err != nil || len(arpc) != 8 {
-		m.SW, m.Detail = swErr, "ARPC must be 16 hex digits"
+		m.Status, m.Detail = swErr, "ARPC must be 16 hex digits"
 		return m
 	}
 	r.mu.Lock()
@@ -259,29 +213,29 @@ func (r *Reader) complete(args []string) message {
 	t := r.txn
 	switch {
 	case t == nil || t.done:
-		m.SW, m.Detail = swErr, "no transaction to complete"
+		m.Status, m.Detail = swErr, "no transaction to complete"
 		return m
 	case t.entry == EntrySwipe || t.entry == EntryFallback:
-		m.SW, m.Detail = swErr, "not a chip transaction"
+		m.Status, m.Detail = swErr, "not a chip transaction"
 		return m
 	case t.entry == EntryTap:
 		// A contactless card has left the field: nothing to check.
 		t.done = true
-		m.SW, m.Detail = swOK, "SKIPPED"
+		m.Status, m.Detail = swOK, "SKIPPED"
 		return m
 	case t.pulled:
 		t.done = true
 		r.emit("arpc", "card removed "+card.MaskPAN(t.card.PAN))
-		m.SW = swRemoved
+		m.Status = swRemoved
 		return m
 	}
 	t.done = true
 	if err := card.VerifyARPC(t.sk, t.arqc, arpc, args[1]); err != nil {
 		r.emit("arpc", "does not verify "+card.MaskPAN(t.card.PAN))
-		m.SW, m.Detail = swFail, "AAC"
+		m.Status, m.Detail = swFail, "AAC"
 		return m
 	}
-	m.SW, m.Detail = swOK, "AAC"
+	m.Status, m.Detail = swOK, "AAC"
 	if approved(args[1]) {
 		m.Detail = "TC"
 	}
@@ -293,13 +247,12 @@ func (r *Reader) complete(args []string) message {
 func approved(rc string) bool { return rc == "00" || rc == "10" || rc == "11" }
 
 // remove answers "REMOVE? [timeout_ms]": at once, or when the card leaves.
-func (s *session) remove(ctx context.Context, args []string) {
-	r := s.r
+func (r *Reader) serveRemove(ctx context.Context, rs *serial.Responder, args []string) {
 	var timeout time.Duration
 	if len(args) > 0 {
 		ms, err := strconv.ParseInt(args[0], 10, 64)
 		if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxWait {
-			s.reply(ctx, message{Cmd: cmdRemove, SW: swErr, Detail: "timeout must be 0.." + strconv.FormatInt(maxWait.Milliseconds(), 10) + " ms"})
+			rs.Reply(ctx, serial.Message{Cmd: cmdRemove, Status: swErr, Detail: "timeout must be 0.." + strconv.FormatInt(maxWait.Milliseconds(), 10) + " ms"})
 			return
 		}
 		timeout = time.Duration(ms) * time.Millisecond
@@ -311,22 +264,22 @@ func (s *session) remove(ctx context.Context, args []string) {
 			state = "PRESENT"
 		}
 		r.unlock()
-		s.reply(ctx, message{Cmd: cmdRemove, SW: swOK, Detail: state})
+		rs.Reply(ctx, serial.Message{Cmd: cmdRemove, Status: swOK, Detail: state})
 		return
 	}
 	gone := make(chan struct{})
 	r.removals = append(r.removals, gone)
 	r.unlock()
-	s.goSend(ctx, func() (message, bool) {
+	rs.Go(ctx, func() (serial.Message, bool) {
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		select {
 		case <-gone:
-			return message{Cmd: cmdRemove, SW: swOK, Detail: "EMPTY"}, true
+			return serial.Message{Cmd: cmdRemove, Status: swOK, Detail: "EMPTY"}, true
 		case <-t.C:
-			return message{Cmd: cmdRemove, SW: swTimeout, Detail: "PRESENT"}, true
+			return serial.Message{Cmd: cmdRemove, Status: swTimeout, Detail: "PRESENT"}, true
 		case <-ctx.Done():
-			return message{}, false
+			return serial.Message{}, false
 		}
 	})
 }

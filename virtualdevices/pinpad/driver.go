@@ -44,10 +44,8 @@ type DriverConfig struct {
 // Driver speaks the PIN pad protocol from the POS side. Its methods are
 // safe for concurrent use; commands go one at a time.
 type Driver struct {
-	link    *serial.FrameLink
+	client  *serial.CommandClient
 	timeout time.Duration
-	log     *slog.Logger
-	sem     chan struct{}
 }
 
 // NewDriver wraps a byte link to a PIN pad.
@@ -62,15 +60,18 @@ func NewDriver(link io.ReadWriteCloser, cfg DriverConfig) *Driver {
 		cfg.Link.Logger = cfg.Logger
 	}
 	return &Driver{
-		link:    serial.NewFrameLink(link, cfg.Link),
+		client: serial.NewCommandClient(link, serial.CommandClientConfig{
+			Frame:    cfg.Link,
+			Logger:   cfg.Logger.With("driver", DeviceName),
+			Timeout:  cfg.Timeout,
+			NoAnswer: ErrNoPinPad,
+		}),
 		timeout: cfg.Timeout,
-		log:     cfg.Logger.With("driver", DeviceName),
-		sem:     make(chan struct{}, 1),
 	}
 }
 
 // Close closes the link.
-func (d *Driver) Close() error { return d.link.Close() }
+func (d *Driver) Close() error { return d.client.Close() }
 
 // Status checks that the pad answers.
 func (d *Driver) Status(ctx context.Context) error {
@@ -80,22 +81,22 @@ func (d *Driver) Status(ctx context.Context) error {
 
 // KeyCheck returns the check value of the loaded session key, "" if none.
 func (d *Driver) KeyCheck(ctx context.Context) (string, error) {
-	m, err := d.exchange(ctx, cmdStatus, cmdStatus, d.timeout)
+	m, err := d.client.Exchange(ctx, serial.Command{Line: cmdStatus})
 	if err != nil {
 		return "", err
 	}
-	return m.get("KCV"), nil
+	return m.Field("KCV"), nil
 }
 
 // LoadKey loads a session PIN key encrypted under the terminal master key;
 // the pad checks it against kcv.
 func (d *Driver) LoadKey(ctx context.Context, encKey []byte, kcv string) error {
 	cmd := fmt.Sprintf("%s %s %s", cmdLoadKey, strings.ToUpper(hex.EncodeToString(encKey)), strings.ToUpper(kcv))
-	m, err := d.exchange(ctx, cmdLoadKey, cmd, d.timeout)
+	m, err := d.client.Exchange(ctx, serial.Command{Line: cmd})
 	if err != nil {
 		return err
 	}
-	if m.SW == swErr && m.Detail == "KCV mismatch" {
+	if m.Status == swErr && m.Detail == "KCV mismatch" {
 		return ErrKeyCheck
 	}
 	return expectOK(m)
@@ -107,11 +108,16 @@ func (d *Driver) LoadKey(ctx context.Context, encKey []byte, kcv string) error {
 func (d *Driver) GetPIN(ctx context.Context, pan string, amount int64, timeout time.Duration) ([]byte, error) {
 	ms := max(timeout.Milliseconds(), 1)
 	cmd := fmt.Sprintf("%s %s %d %d", cmdPIN, pan, amount, ms)
-	m, err := d.exchange(ctx, cmdPIN, cmd, timeout+d.timeout)
+	m, err := d.client.Exchange(ctx, serial.Command{
+		Line: cmd,
+		Wait: timeout + d.timeout,
+		// A prompt left up would take a PIN nobody asked for.
+		CancelWith: cmdCancel,
+	})
 	if err != nil {
 		return nil, err
 	}
-	switch m.SW {
+	switch m.Status {
 	case swOK:
 		blk, err := hex.DecodeString(m.Detail)
 		if err != nil || len(blk) != 8 {
@@ -134,82 +140,19 @@ func (d *Driver) Display(ctx context.Context, text string) error {
 	if strings.ContainsFunc(text, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7F }) {
 		return fmt.Errorf("pinpad: display text holds a control character")
 	}
-	m, err := d.exchange(ctx, cmdDisplay, cmdDisplay+" "+text, d.timeout)
+	m, err := d.client.Exchange(ctx, serial.Command{Line: cmdDisplay + " " + text})
 	if err != nil {
 		return err
 	}
 	return expectOK(m)
 }
 
-func expectOK(m message) error {
-	switch m.SW {
+func expectOK(m serial.Message) error {
+	switch m.Status {
 	case swOK:
 		return nil
 	case swErr:
 		return &DeviceError{Cmd: m.Cmd, Reason: m.Detail}
 	}
-	return &DeviceError{Cmd: m.Cmd, Reason: "unexpected status " + firstWords(m.SW)}
-}
-
-// exchange sends one command and returns its answer, skipping stale
-// answers to earlier commands.
-func (d *Driver) exchange(ctx context.Context, name, cmd string, wait time.Duration) (message, error) {
-	select {
-	case d.sem <- struct{}{}:
-	case <-ctx.Done():
-		return message{}, ctx.Err()
-	}
-	defer func() { <-d.sem }()
-	d.log.Debug("command", "cmd", name)
-	if err := d.link.Send(ctx, []byte(cmd)); err != nil {
-		if ctx.Err() != nil {
-			return message{}, ctx.Err()
-		}
-		return message{}, fmt.Errorf("%w: sending %s: %v", ErrNoPinPad, name, err)
-	}
-	m, err := d.await(ctx, name, wait)
-	if err != nil && ctx.Err() != nil && name == cmdPIN {
-		d.cancelPending()
-	}
-	return m, err
-}
-
-func (d *Driver) await(parent context.Context, name string, wait time.Duration) (message, error) {
-	ctx, cancel := context.WithTimeout(parent, wait)
-	defer cancel()
-	for {
-		data, err := d.link.Recv(ctx)
-		if err != nil {
-			switch {
-			case parent.Err() != nil:
-				return message{}, parent.Err()
-			case ctx.Err() != nil:
-				return message{}, fmt.Errorf("%w: no answer to %s within %v", ErrNoPinPad, name, wait)
-			}
-			return message{}, fmt.Errorf("%w: receiving %s: %v", ErrNoPinPad, name, err)
-		}
-		m, err := decodeMessage(data)
-		if err != nil {
-			d.log.Warn("skipping bad answer", "err", err)
-			continue
-		}
-		if m.Cmd != name {
-			d.log.Debug("skipping stale answer", "cmd", m.Cmd, "sw", m.SW)
-			continue
-		}
-		return m, nil
-	}
-}
-
-// cancelPending sends CANCEL after the caller gave up on a prompt.
-func (d *Driver) cancelPending() {
-	ctx, cancel := context.WithTimeout(context.Background(), d.timeout)
-	defer cancel()
-	if err := d.link.Send(ctx, []byte(cmdCancel)); err != nil {
-		d.log.Warn("cancelling PIN prompt", "err", err)
-		return
-	}
-	if _, err := d.await(ctx, cmdCancel, d.timeout); err != nil {
-		d.log.Warn("cancelling PIN prompt", "err", err)
-	}
+	return &DeviceError{Cmd: m.Cmd, Reason: "unexpected status " + serial.FirstWord(m.Status)}
 }

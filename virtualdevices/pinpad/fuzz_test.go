@@ -47,7 +47,7 @@ func FuzzCommand(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := decodeMessage(ans)
+			m, err := serial.ParseMessage(ans)
 			if err != nil {
 				t.Fatalf("answer %q does not decode: %v", ans, err)
 			}
@@ -55,7 +55,7 @@ func FuzzCommand(f *testing.F) {
 			if i := strings.IndexAny(name, " \n"); i >= 0 {
 				name = name[:i]
 			}
-			if want := firstWords(name); m.Cmd != want {
+			if want := serial.FirstWord(name); m.Cmd != want {
 				t.Errorf("answer names %q, want %q", m.Cmd, want)
 			}
 		})
@@ -68,11 +68,11 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Add([]byte("STATUS OK READY\nKCV=08D7B4"))
 	f.Add([]byte("LOADKEY\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeMessage(b)
+		m, err := serial.ParseMessage(b)
 		if err != nil {
 			return
 		}
-		if m.Cmd == "" || m.SW == "" {
+		if m.Cmd == "" || m.Status == "" {
 			t.Fatalf("decoded %+v from %q", m, b)
 		}
 	})

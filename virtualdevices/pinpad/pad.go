@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/possim/possim/card"
 	"github.com/possim/possim/virtualdevices/serial"
@@ -40,12 +39,10 @@ type Config struct {
 
 // Pad is the virtual PIN pad.
 type Pad struct {
-	cfg     Config
-	log     *slog.Logger
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	plugged atomic.Bool
+	cfg   Config
+	log   *slog.Logger
+	srv   *serial.CommandServer
+	cable serial.Cable
 
 	mu      sync.Mutex
 	key     []byte // session PIN key
@@ -78,55 +75,26 @@ func New(cfg Config) (*Pad, error) {
 		return nil, fmt.Errorf("pinpad: master key: %w", err)
 	}
 	p := &Pad{cfg: cfg, log: cfg.Logger.With("device", DeviceName), display: IdleText}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.plugged.Store(true)
+	p.srv = serial.NewCommandServer(serial.CommandServerConfig{
+		Frame: cfg.Link, Logger: p.log, Cable: &p.cable, Handle: p.handle,
+	})
 	return p, nil
 }
 
 // Attach serves the protocol on port in the background until Close.
-func (p *Pad) Attach(port io.ReadWriteCloser) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		if err := p.Serve(p.ctx, port); err != nil {
-			p.log.Warn("link ended", "err", err)
-		}
-	}()
-}
+func (p *Pad) Attach(port io.ReadWriteCloser) { p.srv.Attach(port) }
 
 // Close stops every link, closes the ports given to Attach and waits for
 // the pad's goroutines.
-func (p *Pad) Close() error {
-	p.cancel()
-	p.wg.Wait()
-	return nil
-}
+func (p *Pad) Close() error { return p.srv.Close() }
 
 // Serve answers commands on port until ctx ends or the link fails, then
 // closes the link (and port).
 func (p *Pad) Serve(ctx context.Context, port io.ReadWriteCloser) error {
-	fc := p.cfg.Link
-	if fc.Logger == nil {
-		fc.Logger = p.log
+	if err := p.srv.Serve(ctx, port); err != nil {
+		return fmt.Errorf("pinpad: %w", err)
 	}
-	link := serial.NewFrameLink(&plugPort{rwc: port, plugged: &p.plugged}, fc)
-	s := &session{p: p, link: link, sendSem: make(chan struct{}, 1)}
-	ctx, cancel := context.WithCancel(ctx)
-	defer func() {
-		cancel()
-		s.wg.Wait()
-		link.Close()
-	}()
-	for {
-		data, err := link.Recv(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("pinpad: receiving: %w", err)
-		}
-		s.handle(ctx, data)
-	}
+	return nil
 }
 
 func (p *Pad) emit(kind, detail string) {
@@ -210,7 +178,7 @@ func (p *Pad) finish(a keyAction) {
 func (p *Pad) Break() {
 	p.mu.Lock()
 	defer p.unlock()
-	p.plugged.Store(false)
+	p.cable.Unplug()
 	if op := p.pending; op != nil {
 		p.pending = nil
 		close(op.done)
@@ -222,7 +190,7 @@ func (p *Pad) Break() {
 func (p *Pad) Fix() {
 	p.mu.Lock()
 	defer p.unlock()
-	p.plugged.Store(true)
+	p.cable.Plug()
 	p.emit("fix", "")
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/possim/possim/card"
@@ -15,75 +14,40 @@ import (
 // maxPINTimeout bounds the time a PIN prompt may stay up.
 const maxPINTimeout = 10 * time.Minute
 
-// session is one link's conversation with the pad.
-type session struct {
-	p       *Pad
-	link    *serial.FrameLink
-	sendSem chan struct{} // one frame at a time; a channel so waiting stays durable in synctest
-	wg      sync.WaitGroup
-}
-
-func (s *session) send(ctx context.Context, m message) {
-	select {
-	case s.sendSem <- struct{}{}:
-	case <-ctx.Done():
-		return
-	}
-	defer func() { <-s.sendSem }()
-	s.p.log.Debug("response", "cmd", m.Cmd, "sw", m.SW)
-	if err := s.link.Send(ctx, m.encode()); err != nil && ctx.Err() == nil {
-		s.p.log.Warn("sending response", "cmd", m.Cmd, "err", err)
-	}
-}
-
-// goSend answers from a goroutine so the receive loop keeps reading (a
-// CANCEL must get through while a PIN prompt is up).
-func (s *session) goSend(ctx context.Context, f func() (message, bool)) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if m, ok := f(); ok {
-			s.send(ctx, m)
-		}
-	}()
-}
-
-func (s *session) reply(ctx context.Context, m message) {
-	s.goSend(ctx, func() (message, bool) { return m, true })
-}
-
-func (s *session) handle(ctx context.Context, data []byte) {
+// handle is the pad's serial.CommandHandler. PIN is answered from a
+// goroutine, so a CANCEL gets through while the prompt is up.
+func (p *Pad) handle(ctx context.Context, rs *serial.Responder, data []byte) {
 	text := string(data)
 	cmd, rest := text, ""
 	if i := strings.IndexAny(text, " \n"); i >= 0 {
 		cmd, rest = text[:i], text[i+1:]
 	}
-	s.p.log.Debug("command", "cmd", firstWords(cmd))
+	p.log.Debug("command", "cmd", serial.FirstWord(cmd))
 	switch cmd {
 	case cmdStatus:
-		s.reply(ctx, s.p.status())
+		rs.Reply(ctx, p.status())
 	case cmdLoadKey:
-		s.reply(ctx, s.p.loadKey(strings.Fields(rest)))
+		rs.Reply(ctx, p.loadKey(strings.Fields(rest)))
 	case cmdPIN:
-		s.pin(ctx, strings.Fields(rest))
+		p.servePIN(ctx, rs, strings.Fields(rest))
 	case cmdDisplay:
-		s.p.mu.Lock()
-		s.p.setDisplay(rest)
-		s.p.unlock()
-		s.reply(ctx, message{Cmd: cmdDisplay, SW: swOK})
+		p.mu.Lock()
+		p.setDisplay(rest)
+		p.unlock()
+		rs.Reply(ctx, serial.Message{Cmd: cmdDisplay, Status: swOK})
 	case cmdCancel:
-		s.cancel(ctx)
+		p.serveCancel(ctx, rs)
 	case "":
-		s.reply(ctx, message{Cmd: "?", SW: swErr, Detail: "empty command"})
+		rs.Reply(ctx, serial.Message{Cmd: "?", Status: swErr, Detail: "empty command"})
 	default:
-		s.reply(ctx, message{Cmd: firstWords(cmd), SW: swErr, Detail: "unknown command"})
+		rs.Reply(ctx, serial.Message{Cmd: serial.FirstWord(cmd), Status: swErr, Detail: "unknown command"})
 	}
 }
 
-func (p *Pad) status() message {
+func (p *Pad) status() serial.Message {
 	p.mu.Lock()
 	defer p.unlock()
-	m := message{Cmd: cmdStatus, SW: swOK, Detail: "READY"}
+	m := serial.Message{Cmd: cmdStatus, Status: swOK, Detail: "READY"}
 	if p.pending != nil {
 		m.Detail = "BUSY"
 	}
@@ -94,25 +58,25 @@ func (p *Pad) status() message {
 }
 
 // loadKey handles "LOADKEY <session key under master key, hex> <kcv>".
-func (p *Pad) loadKey(args []string) message {
-	m := message{Cmd: cmdLoadKey}
+func (p *Pad) loadKey(args []string) serial.Message {
+	m := serial.Message{Cmd: cmdLoadKey}
 	if len(args) != 2 {
-		m.SW, m.Detail = swErr, "want LOADKEY <encrypted key hex> <kcv>"
+		m.Status, m.Detail = swErr, "want LOADKEY <encrypted key hex> <kcv>"
 		return m
 	}
 	enc, err := hex.DecodeString(args[0])
 	if err != nil || len(enc) != 16 {
-		m.SW, m.Detail = swErr, "key must be 32 hex digits"
+		m.Status, m.Detail = swErr, "key must be 32 hex digits"
 		return m
 	}
 	key, err := card.DecryptKey(p.cfg.MasterKey, enc)
 	if err != nil {
-		m.SW, m.Detail = swErr, "key does not decrypt"
+		m.Status, m.Detail = swErr, "key does not decrypt"
 		return m
 	}
 	kcv, err := card.KCV(key)
 	if err != nil || !strings.EqualFold(kcv, args[1]) {
-		m.SW, m.Detail = swErr, "KCV mismatch"
+		m.Status, m.Detail = swErr, "KCV mismatch"
 		p.mu.Lock()
 		p.emit("key-rejected", "KCV mismatch")
 		p.unlock()
@@ -122,14 +86,13 @@ func (p *Pad) loadKey(args []string) message {
 	p.key, p.kcv = key, kcv
 	p.emit("key-loaded", kcv)
 	p.unlock()
-	m.SW, m.Fields = swOK, [][2]string{{"KCV", kcv}}
+	m.Status, m.Fields = swOK, [][2]string{{"KCV", kcv}}
 	return m
 }
 
-// pin handles "PIN <pan> <amount> <timeout_ms>".
-func (s *session) pin(ctx context.Context, args []string) {
-	p := s.p
-	bad := func(reason string) { s.reply(ctx, message{Cmd: cmdPIN, SW: swErr, Detail: reason}) }
+// servePIN handles "PIN <pan> <amount> <timeout_ms>".
+func (p *Pad) servePIN(ctx context.Context, rs *serial.Responder, args []string) {
+	bad := func(reason string) { rs.Reply(ctx, serial.Message{Cmd: cmdPIN, Status: swErr, Detail: reason}) }
 	if len(args) != 3 {
 		bad("want PIN <pan> <amount> <timeout_ms>")
 		return
@@ -155,7 +118,7 @@ func (s *session) pin(ctx context.Context, args []string) {
 	switch {
 	case p.key == nil:
 		p.unlock()
-		s.reply(ctx, message{Cmd: cmdPIN, SW: swNoKey})
+		rs.Reply(ctx, serial.Message{Cmd: cmdPIN, Status: swNoKey})
 		return
 	case p.pending != nil:
 		p.unlock()
@@ -173,7 +136,7 @@ func (s *session) pin(ctx context.Context, args []string) {
 	}
 	p.unlock()
 
-	s.goSend(ctx, func() (message, bool) {
+	rs.Go(ctx, func() (serial.Message, bool) {
 		defer close(op.sent)
 		t := time.NewTimer(timeout)
 		defer t.Stop()
@@ -188,8 +151,8 @@ func (s *session) pin(ctx context.Context, args []string) {
 				p.emit("timeout", "")
 				p.setDisplay("TIMEOUT")
 				p.unlock()
-				s.send(ctx, message{Cmd: cmdPIN, SW: swTimeout})
-				return message{}, false
+				rs.Send(ctx, serial.Message{Cmd: cmdPIN, Status: swTimeout})
+				return serial.Message{}, false
 			}
 			p.unlock()
 			a, ok = <-op.done
@@ -199,44 +162,35 @@ func (s *session) pin(ctx context.Context, args []string) {
 				p.pending = nil
 			}
 			p.unlock()
-			return message{}, false
+			return serial.Message{}, false
 		}
 		if !ok { // broken pad: nothing goes out
-			return message{}, false
+			return serial.Message{}, false
 		}
 		if a.cancel {
-			s.send(ctx, message{Cmd: cmdPIN, SW: swCancel})
-			return message{}, false
+			rs.Send(ctx, serial.Message{Cmd: cmdPIN, Status: swCancel})
+			return serial.Message{}, false
 		}
 		blk, err := card.EncryptPIN(key, a.pin, pan)
 		if err != nil {
 			p.log.Error("building PIN block", "err", err)
-			s.send(ctx, message{Cmd: cmdPIN, SW: swErr, Detail: "PIN block failed"})
-			return message{}, false
+			rs.Send(ctx, serial.Message{Cmd: cmdPIN, Status: swErr, Detail: "PIN block failed"})
+			return serial.Message{}, false
 		}
-		s.send(ctx, message{Cmd: cmdPIN, SW: swOK, Detail: strings.ToUpper(hex.EncodeToString(blk))})
-		return message{}, false
+		rs.Send(ctx, serial.Message{Cmd: cmdPIN, Status: swOK, Detail: strings.ToUpper(hex.EncodeToString(blk))})
+		return serial.Message{}, false
 	})
 }
 
-// cancel handles CANCEL: a pending prompt answers CANCEL first, then
+// serveCancel handles CANCEL: a pending prompt answers CANCEL first, then
 // CANCEL itself answers OK.
-func (s *session) cancel(ctx context.Context) {
-	p := s.p
+func (p *Pad) serveCancel(ctx context.Context, rs *serial.Responder) {
+	var sent <-chan struct{} // nil: no prompt up, answer at once
 	p.mu.Lock()
-	op := p.pending
-	if op != nil {
+	if op := p.pending; op != nil {
+		sent = op.sent
 		p.finish(keyAction{cancel: true})
 	}
 	p.unlock()
-	s.goSend(ctx, func() (message, bool) {
-		if op != nil {
-			select {
-			case <-op.sent:
-			case <-ctx.Done():
-				return message{}, false
-			}
-		}
-		return message{Cmd: cmdCancel, SW: swOK}, true
-	})
+	rs.ReplyAfter(ctx, sent, serial.Message{Cmd: cmdCancel, Status: swOK})
 }
