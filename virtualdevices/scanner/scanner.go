@@ -178,11 +178,13 @@ func (s *Scanner) received(l *link, b byte) {
 		s.emit(Event{Kind: EventProbe, Detail: "ENQ not answered: scanner broken"})
 		return
 	}
+	// The event goes out before the ACK does, so that it comes before
+	// whatever the POS does on reading the ACK, on every run.
+	s.emit(Event{Kind: EventProbe, Detail: "ENQ answered ACK"})
 	select {
 	case l.out <- []byte{ACK}:
-		s.emit(Event{Kind: EventProbe, Detail: "ENQ answered ACK"})
 	default:
-		s.emit(Event{Kind: EventProbe, Detail: "ENQ not answered: output queue full"})
+		s.emit(Event{Kind: EventProbe, Detail: "ACK dropped: output queue full"})
 	}
 }
 
