@@ -151,14 +151,13 @@ func closedByPeer(c net.Conn, d time.Duration) bool {
 	return !(err != nil && errors.As(err, &ne) && ne.Timeout())
 }
 
-// TestIdleConnectionsAndLimit opens 1,000 idle connections: the host keeps
-// serving a terminal beside them, refuses the one beyond MaxConns with a log
-// line, and closes the idle ones after IdleTimeout.
-func TestIdleConnectionsAndLimit(t *testing.T) {
+// TestIdleConnections opens 1,000 idle connections: the host keeps serving
+// a terminal beside them and closes every idle one after IdleTimeout.
+func TestIdleConnections(t *testing.T) {
 	const idle = 1000
 	raiseFileLimit(t, 2*idle+256)
 	h, logs := startAbuseHost(t, func(c *acquirer.Config) {
-		c.MaxConns = idle + 1
+		c.MaxConns = idle + 10
 		c.IdleTimeout = 2 * time.Second
 	}, nil)
 	conns := make([]net.Conn, 0, idle)
@@ -174,23 +173,10 @@ func TestIdleConnectionsAndLimit(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	waitFor(t, 5*time.Second, "1,000 connections served", func() bool { return h.Stats().Conns == idle })
-
-	done := make(chan []time.Duration, 1)
-	go func() { done <- wellBehaved(t, h.Addr(), 0, 300) }()
-	waitFor(t, 5*time.Second, "the terminal's connection", func() bool { return h.Stats().Conns == idle+1 })
-	extra, err := net.Dial("tcp", h.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer extra.Close()
-	if !closedByPeer(extra, 3*time.Second) {
-		t.Error("connection beyond MaxConns was not refused")
-	}
-	lat := <-done
+	lat := wellBehaved(t, h.Addr(), 0, 300)
 	t.Logf("well-behaved terminal beside %d idle connections: 300 sales, p99 %v", idle, p99(lat))
-	if !logs.has("connection refused") || !logs.has("MaxConns") {
-		t.Error("no log line for the refused connection")
+	if s := h.Stats(); s.Accepted != idle+1 {
+		t.Errorf("host accepted %d connections; want %d", s.Accepted, idle+1)
 	}
 
 	// Idle past IdleTimeout: the host hangs up on every one of them.
@@ -202,6 +188,45 @@ func TestIdleConnectionsAndLimit(t *testing.T) {
 	waitFor(t, 5*time.Second, "no connections open", func() bool { return h.Stats().Conns == 0 })
 	if !logs.has("closing idle or stalled connection") {
 		t.Error("no log line for closing idle connections")
+	}
+}
+
+// TestConnectionLimit fills MaxConns with idle connections: the next one is
+// refused with a log line, and the terminals already connected are served.
+func TestConnectionLimit(t *testing.T) {
+	const limit = 50
+	h, logs := startAbuseHost(t, func(c *acquirer.Config) { c.MaxConns = limit }, nil)
+	terms, _ := loadTerminals(profile.Default(), 1)
+	tm := terms[0]
+	if err := tm.Dial(context.Background(), h.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	for i := 1; i < limit; i++ {
+		c, err := net.Dial("tcp", h.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	waitFor(t, 5*time.Second, "the limit reached", func() bool { return h.Stats().Conns == limit })
+	// The refusal is a reset, which may reach the dialer before its
+	// connect returns: a failed dial is a refusal too.
+	if extra, err := net.Dial("tcp", h.Addr()); err == nil {
+		defer extra.Close()
+		if !closedByPeer(extra, 3*time.Second) {
+			t.Error("connection beyond MaxConns was not refused")
+		}
+	}
+	waitFor(t, 5*time.Second, "the refusal logged", func() bool { return logs.has("MaxConns") })
+	if !logs.has("connection refused") {
+		t.Error("no log line for the refused connection")
+	}
+	if resp, err := tm.Send(tm.Sale(100, time.Now())); err != nil || RC(resp) != iso.RCApproved {
+		t.Errorf("terminal within the limit: %v", err)
+	}
+	if s := h.Stats(); s.Accepted != limit || s.Conns != limit {
+		t.Errorf("served %d, open %d; want %d of each (the refused one is not served)", s.Accepted, s.Conns, limit)
 	}
 }
 

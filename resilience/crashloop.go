@@ -273,6 +273,7 @@ type hostProc struct {
 }
 
 func startHost(ctx context.Context, cmd *exec.Cmd) (*hostProc, error) {
+	orphanGuard(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

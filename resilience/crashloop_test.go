@@ -16,8 +16,8 @@ func TestCrashLoop(t *testing.T) {
 		t.Skip("starts host processes")
 	}
 	db := filepath.Join(t.TempDir(), "crash.db")
-	if d := os.Getenv("CRASH_DB"); d != "" {
-		db = d
+	if d := os.Getenv("POSSIM_CRASH_DB"); d != "" {
+		db = d // keep the ledger for a look after a failure
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -83,10 +83,7 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	l := &Ledger{path: path, log: opts.Logger, opts: opts}
 	base := path + "?_pragma=busy_timeout(" + fmt.Sprint(opts.BusyTimeout.Milliseconds()) + ")"
 	var err error
-	// A checkpoint every 10,000 WAL pages instead of SQLite's 1,000 copies a
-	// hot index page into the database once per 10,000 frames rather than
-	// once per 1,000: 3-5% less committer CPU per sale (docs/BENCHMARKS.md).
-	l.wdb, err = sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(10000)&_pragma=synchronous("+opts.Synchronous+")")
+	l.wdb, err = sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+opts.Synchronous+")")
 	if err != nil {
 		return nil, l.fileErr("opening", err)
 	}

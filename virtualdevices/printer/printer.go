@@ -117,8 +117,15 @@ func New(cfg Config) *Printer {
 // ended (EOF or closed) or ctx is done, and the read or write error
 // otherwise. Several links may be served at once; they share the printer.
 func (p *Printer) Serve(ctx context.Context, link io.ReadWriteCloser) error {
-	stop := context.AfterFunc(ctx, func() { _ = link.Close() })
-	defer stop()
+	// Closing the link unblocks the read when ctx ends; Serve waits for
+	// that close to finish, so nothing it started outlives it.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { defer close(closed); _ = link.Close() })
+	defer func() {
+		if !stop() {
+			<-closed
+		}
+	}()
 	defer link.Close()
 	p.emit(Event{Kind: EventLink, Detail: "connected"})
 	defer p.emit(Event{Kind: EventLink, Detail: "ended"})

@@ -104,8 +104,15 @@ func New(cfg Config) *Scanner {
 func (s *Scanner) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { _ = rw.Close() })
-	defer stop()
+	// Closing the link unblocks the read when ctx ends; Serve waits for
+	// that close to finish, so nothing it started outlives it.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { defer close(closed); _ = rw.Close() })
+	defer func() {
+		if !stop() {
+			<-closed
+		}
+	}()
 
 	l := &link{out: make(chan []byte, queueLen)}
 	s.mu.Lock()
