@@ -423,6 +423,20 @@ func linkSteps() []Step {
 		d, err := parseDuration(s)
 		return w.D(d), err
 	}
+	// toxicAfter is a step that puts the named toxic in force, acting after
+	// the step's optional duration argument.
+	toxicAfter := func(name string) func(context.Context, string) error {
+		return func(ctx context.Context, d string) error {
+			t := harness.Toxic{Name: name}
+			if d != "" {
+				var err error
+				if t.Delay, err = dur(world(ctx), d); err != nil {
+					return err
+				}
+			}
+			return add(ctx, t)
+		}
+	}
 	return []Step{
 		{Domain: "link", Pattern: `^the network suffers "([a-z_]+)"(?: of ([^"]+?))?(?: (upstream|downstream))?$`,
 			Example: `Given the network suffers "latency" of 5s`,
@@ -506,30 +520,10 @@ func linkSteps() []Step {
 		{Domain: "link", Pattern: `^the network stops carrying data(?: and closes the connection after (` + durationRe + `))?$`,
 			Example: "Given the network stops carrying data",
 			Help:    "Timeout: data is swallowed; the connection stays open, or closes after the given time.",
-			Fn: func(ctx context.Context, d string) error {
-				w := world(ctx)
-				t := harness.Toxic{Name: "timeout"}
-				if d != "" {
-					var err error
-					if t.Delay, err = dur(w, d); err != nil {
-						return err
-					}
-				}
-				return add(ctx, t)
-			}},
+			Fn:      toxicAfter("timeout")},
 		{Domain: "link", Pattern: `^the network resets connections(?: after (` + durationRe + `))?$`, Example: "Given the network resets connections",
 			Help: "reset_peer: a connection is reset when data arrives (after the given time).",
-			Fn: func(ctx context.Context, d string) error {
-				w := world(ctx)
-				t := harness.Toxic{Name: "reset_peer"}
-				if d != "" {
-					var err error
-					if t.Delay, err = dur(w, d); err != nil {
-						return err
-					}
-				}
-				return add(ctx, t)
-			}},
+			Fn:   toxicAfter("reset_peer")},
 		{Domain: "link", Pattern: `^the network closes connections slowly, after (` + durationRe + `)$`, Example: "Given the network closes connections slowly, after 10s",
 			Help: "slow_close: a closed connection is seen closed on the other side only after the delay.",
 			Fn: func(ctx context.Context, d string) error {
