@@ -138,10 +138,22 @@ func ParseSpec(raw []byte, source string) (spec *iso8583.MessageSpec, err error)
 			spec, err = nil, fmt.Errorf("%s: malformed spec: %v", source, r)
 		}
 	}()
+	if len(raw) > maxSpecSize {
+		return nil, fmt.Errorf("%s: %d bytes; a spec file is at most %d", source, len(raw), maxSpecSize)
+	}
 	ext := strings.ToLower(filepath.Ext(source))
 	if ext == ".yaml" || ext == ".yml" {
+		var n yaml.Node
+		if err := yaml.Unmarshal(raw, &n); err != nil {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+		// Aliases can expand a small file into an enormous one; a spec
+		// never needs them.
+		if line := aliasLine(&n); line > 0 {
+			return nil, fmt.Errorf("%s:%d: anchors and aliases are not allowed in a spec file", source, line)
+		}
 		var v any
-		if err := yaml.Unmarshal(raw, &v); err != nil {
+		if err := n.Decode(&v); err != nil {
 			return nil, fmt.Errorf("%s: %w", source, err)
 		}
 		if raw, err = json.Marshal(v); err != nil {
@@ -159,4 +171,20 @@ func ParseSpec(raw []byte, source string) (spec *iso8583.MessageSpec, err error)
 		return nil, fmt.Errorf("%s: field 1 must be a bitmap", source)
 	}
 	return spec, nil
+}
+
+// maxSpecSize bounds a spec file: moov's own specs are a few tens of KB.
+const maxSpecSize = 1 << 20
+
+// aliasLine is the line of the first alias in n, or 0.
+func aliasLine(n *yaml.Node) int {
+	if n.Kind == yaml.AliasNode {
+		return n.Line
+	}
+	for _, c := range n.Content {
+		if l := aliasLine(c); l > 0 {
+			return l
+		}
+	}
+	return 0
 }
