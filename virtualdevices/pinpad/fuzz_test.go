@@ -61,19 +61,3 @@ func FuzzCommand(f *testing.F) {
 		})
 	})
 }
-
-// FuzzDecodeMessage feeds arbitrary answers to the driver's decoder.
-func FuzzDecodeMessage(f *testing.F) {
-	f.Add([]byte("PIN OK 0412AC89ABCDEF67"))
-	f.Add([]byte("STATUS OK READY\nKCV=08D7B4"))
-	f.Add([]byte("LOADKEY\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := serial.ParseMessage(b)
-		if err != nil {
-			return
-		}
-		if m.Cmd == "" || m.Status == "" {
-			t.Fatalf("decoded %+v from %q", m, b)
-		}
-	})
-}
