@@ -54,7 +54,10 @@ func (s *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 	s.lookup = prep("SELECT " + entryCols + ` FROM entries WHERE tid = ? AND stan = ? AND date = ?
 		AND kind NOT IN ('reversal', 'balance') ORDER BY resp = '00' DESC, id LIMIT 1`)
 	s.merchant = prep("SELECT " + merchantCols + " FROM merchants WHERE id = ?")
-	s.card = prep(`SELECT COALESCE(SUM(debit_amount - credit_amount), 0),
+	// Spent is clamped at zero: credits beyond the debits (journaled by
+	// older versions, which let any refund credit the card) never lift the
+	// available balance above the card's limit.
+	s.card = prep(`SELECT MAX(0, COALESCE(SUM(debit_amount - credit_amount), 0)),
 		COALESCE(SUM(CASE WHEN day = ?2 THEN debit_amount END), 0),
 		COALESCE(SUM(CASE WHEN day = ?2 THEN debit_count END), 0)
 		FROM card_days WHERE card_ref = ?1`)

@@ -50,6 +50,7 @@ type writeStmts struct {
 	setUndone, clearUndone, setOrigID     *sql.Stmt
 	insPosting, closePending, addBalance  *sql.Stmt
 	selOrigin, selByEntry, sumD0, upsCard *sql.Stmt
+	sumRefunded                           *sql.Stmt
 }
 
 func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
@@ -125,10 +126,12 @@ func (w *writer) init(ctx context.Context) error {
 		amount, currency, resp, auth, rrn, batch, orig_tid, orig_stan, orig_date, orig_id, time_ns)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tid, stan, date, cls) DO NOTHING`)
 	prep(&s.selEntry, "SELECT "+entryCols+" FROM entries WHERE tid = ? AND stan = ? AND date = ? AND cls = ?")
-	prep(&s.selOrig, `SELECT id, kind, resp, merchant, card_ref, amount, time_ns, orig_id, undone_by FROM entries
+	prep(&s.selOrig, `SELECT `+origCols+` FROM entries
 		WHERE tid = ? AND stan = ? AND date = ? AND kind NOT IN ('reversal', 'balance')
 		ORDER BY resp = '00' DESC, id LIMIT 1`)
-	prep(&s.selByID, `SELECT id, kind, resp, merchant, card_ref, amount, time_ns, orig_id, undone_by FROM entries WHERE id = ?`)
+	prep(&s.selByID, `SELECT `+origCols+` FROM entries WHERE id = ?`)
+	prep(&s.sumRefunded, `SELECT COALESCE(SUM(amount), 0) FROM entries WHERE kind = 'refund' AND resp = '00'
+		AND undone_by IS NULL AND orig_tid = ? AND orig_stan = ? AND orig_date = ?`)
 	prep(&s.setUndone, "UPDATE entries SET undone_by = ? WHERE id = ?")
 	prep(&s.clearUndone, "UPDATE entries SET undone_by = NULL WHERE id = ?")
 	prep(&s.setOrigID, "UPDATE entries SET orig_id = ? WHERE id = ?")
@@ -212,7 +215,7 @@ func (w *writer) loadMerchants(ctx context.Context) error {
 func (w *writer) close() error {
 	for _, s := range []*sql.Stmt{w.st.begin, w.st.commit, w.st.rollback, w.st.insEntry, w.st.selEntry,
 		w.st.selOrig, w.st.selByID, w.st.setUndone, w.st.clearUndone, w.st.setOrigID, w.st.insPosting, w.st.closePending,
-		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard} {
+		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard, w.st.sumRefunded} {
 		if s != nil {
 			s.Close()
 		}
@@ -348,7 +351,10 @@ func (w *writer) apply(r *request) error {
 	if r.op != nil {
 		return r.op(w)
 	}
-	if err := w.record(&r.e, &r.res); err != nil {
+	// record may turn its entry into a decline: it works on a copy, so a
+	// replay after a rolled-back group commit decides afresh.
+	e := r.e
+	if err := w.record(&e, &r.res); err != nil {
 		if refused(err) {
 			return err
 		}

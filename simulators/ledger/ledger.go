@@ -242,6 +242,9 @@ func (l *Ledger) submit(ctx context.Context, r *request) error {
 // STAN, as CUP terminals send it). An approved reversal whose original is not
 // journaled at all is kept, and applied when the original arrives (see
 // Result.LateReversed). Declines are journaled without postings.
+// An approved refund by reference, or void or reversal of a sale, that
+// would return more than the sale's amount is journaled as declined
+// instead (Result.Refused and Result.RespCode say why and with what).
 func (l *Ledger) Record(ctx context.Context, e Entry) (Result, error) {
 	if err := e.validate(); err != nil {
 		return Result{}, err

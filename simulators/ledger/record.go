@@ -17,10 +17,13 @@ type origRow struct {
 	timeNs   int64
 	origID   sql.NullInt64 // for a void/reversal: the entry it undid
 	undoneBy sql.NullInt64
+	// referenced: the entry names an original (a refund by reference
+	// credits the card back; an unreferenced one does not)
+	referenced bool
 }
 
 func (w *writer) scanOrig(row *sql.Row, o *origRow) (bool, error) {
-	err := row.Scan(&o.id, &o.kind, &o.resp, &o.merchant, &o.cardRef, &o.amount, &o.timeNs, &o.origID, &o.undoneBy)
+	err := row.Scan(&o.id, &o.kind, &o.resp, &o.merchant, &o.cardRef, &o.amount, &o.timeNs, &o.origID, &o.undoneBy, &o.referenced)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -61,6 +64,23 @@ func (w *writer) record(e *Entry, res *Result) error {
 		}
 	}
 	undo := approved && e.Kind.undoes() && !res.OrigNotFound && !res.AlreadyReversed
+	// What is left of a sale to refund or void depends on what was
+	// journaled before, so it is checked here, in the committer's serial
+	// order and the transaction that journals e: two refunds of one sale
+	// cannot both see its whole amount.
+	var err error
+	switch {
+	case undo && orig.kind.credits():
+		err = w.checkUndo(e, k, res)
+	case approved && e.Kind == KindRefund && e.Orig != nil:
+		err = w.checkRefund(e, res)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Refused != "" {
+		approved, undo = false, false
+	}
 
 	var origID any
 	if undo {
@@ -114,7 +134,11 @@ func (w *writer) record(e *Entry, res *Result) error {
 	for i := range res.Postings {
 		res.Postings[i].Time = res.Postings[i].Time.In(e.Time.Location())
 	}
-	return w.cardEffect(e.CardRef, e.Kind, e.Amount, e.Time, 1)
+	cardRef := e.CardRef
+	if e.Kind == KindRefund && e.Orig == nil {
+		cardRef = "" // see cardEffect
+	}
+	return w.cardEffect(cardRef, e.Kind, e.Amount, e.Time, 1)
 }
 
 // credit posts an approved sale: D0 when the merchant is approved for real
@@ -155,7 +179,7 @@ func (w *writer) lateReversal(e *Entry, id int64, res *Result) error {
 	res.LateReversed = true
 	rev := Entry{Key: o.key, Time: e.Time}
 	orig := origRow{id: id, kind: e.Kind, resp: e.RespCode, merchant: e.MerchantID, cardRef: e.CardRef,
-		amount: e.Amount, timeNs: e.Time.UnixNano()}
+		amount: e.Amount, timeNs: e.Time.UnixNano(), referenced: e.Orig != nil}
 	return w.undo(&rev, o.id, &orig, res)
 }
 
@@ -350,7 +374,11 @@ func (w *writer) d0Used(k d0Key, t time.Time) (int64, error) {
 }
 
 // cardEffect keeps the card's daily usage: a sale debits the card on its
-// day, a refund credits it; sign -1 takes an earlier effect back.
+// day, a refund credits it; sign -1 takes an earlier effect back. Only a
+// refund by reference credits the card: it gives back at most what its sale
+// took, so no refund lifts a card's available balance above what it was
+// before the sale. An unreferenced refund (callers pass no cardRef) moves
+// the merchant's money but not the card's limit.
 func (w *writer) cardEffect(cardRef string, kind Kind, amount int64, t time.Time, sign int64) error {
 	if cardRef == "" {
 		return nil
@@ -398,5 +426,8 @@ func (w *writer) flush() error {
 }
 
 func (w *writer) cardEffectOf(o *origRow, loc *time.Location, sign int64) error {
+	if o.kind == KindRefund && !o.referenced {
+		return nil
+	}
 	return w.cardEffect(o.cardRef, o.kind, o.amount, time.Unix(0, o.timeNs).In(loc), sign)
 }

@@ -56,6 +56,9 @@ CREATE INDEX IF NOT EXISTS entries_tid_batch ON entries (tid, batch);
 -- approved reversals still waiting for their original (see Result.LateReversed)
 CREATE INDEX IF NOT EXISTS entries_orphans ON entries (id)
 	WHERE kind = 'reversal' AND resp = '00' AND orig_id IS NULL;
+-- the refunds that name an original, to sum what is left to refund of it
+CREATE INDEX IF NOT EXISTS entries_refund_orig ON entries (orig_tid, orig_stan, orig_date)
+	WHERE kind = 'refund';
 CREATE TABLE IF NOT EXISTS postings (
 	id        INTEGER PRIMARY KEY,
 	merchant  TEXT NOT NULL,
@@ -82,6 +85,9 @@ CREATE TABLE IF NOT EXISTS card_days (
 	PRIMARY KEY (card_ref, day)
 ) WITHOUT ROWID;
 `
+
+// origCols are the columns scanOrig reads, in order.
+const origCols = `id, kind, resp, merchant, card_ref, amount, time_ns, orig_id, undone_by, orig_tid IS NOT NULL`
 
 // entryCols are the columns scanEntry reads, in order.
 const entryCols = `tid, stan, date, mti, proc, kind, merchant, pan, card_ref, method, amount, currency,

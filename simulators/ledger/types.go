@@ -149,11 +149,16 @@ type Result struct {
 	// itself (the terminal timed out while the host was still deciding); it is
 	// applied now, and Postings hold both the credit and its reversal.
 	LateReversed bool
+	// Refused, when not "", says why an approved refund, void or reversal
+	// was journaled as declined with RespCode instead (see RefusedOverAmount
+	// and the other Refused constants); nothing is posted then.
+	Refused  string
+	RespCode string
 }
 
 // Usage is what a card has spent, for the issuer's balance and daily rules.
 type Usage struct {
-	Spent     int64 // approved debits minus credits, all time
+	Spent     int64 // approved debits minus credits, all time; never below zero
 	DayAmount int64 // approved debits of the day, net of their reversals
 	DayCount  int
 }

@@ -7,12 +7,14 @@ import (
 
 // Verify rules, as Breach.Rule.
 const (
-	RuleBalance       = "balance"         // a merchant's balance is the sum of its postings
-	RulePostingDouble = "posting_doubled" // an entry posts each type once; a pending is settled once
-	RuleReversalOnce  = "reversal_once"   // an entry's money is taken back at most once
-	RuleD0Approved    = "d0_approved"     // a D0 credit belongs to an approved sale
-	RuleFee           = "fee_arithmetic"  // fee = rate of gross rounded half up; net = gross - fee
-	RulePendingState  = "pending_state"   // a pending posting is open exactly until settled or cancelled
+	RuleBalance       = "balance"          // a merchant's balance is the sum of its postings
+	RulePostingDouble = "posting_doubled"  // an entry posts each type once; a pending is settled once
+	RuleReversalOnce  = "reversal_once"    // an entry's money is taken back at most once
+	RuleD0Approved    = "d0_approved"      // a D0 credit belongs to an approved sale
+	RuleFee           = "fee_arithmetic"   // fee = rate of gross rounded half up; net = gross - fee
+	RulePendingState  = "pending_state"    // a pending posting is open exactly until settled or cancelled
+	RuleRefundBound   = "refund_bound"     // no sale is refunded or voided beyond its amount
+	RuleRefundRef     = "refund_reference" // a refund by reference names an approved sale of the same card
 )
 
 type check struct {
@@ -97,6 +99,7 @@ func (l *Ledger) Verify(ctx context.Context) ([]Breach, error) {
 				return fmt.Sprintf("pending posting %v: open=%v with %v settlements", c[0], c[1], c[2])
 			}, 3},
 	}
+	checks = append(checks, refundChecks(str)...)
 	for _, ch := range checks {
 		rows, err := l.rdb.QueryContext(ctx, ch.query)
 		if err != nil {
@@ -131,4 +134,40 @@ func (l *Ledger) Verify(ctx context.Context) ([]Breach, error) {
 func i64(v any) int64 {
 	n, _ := v.(int64)
 	return n
+}
+
+// refundChecks find refunds that return money no sale paid: a sale whose
+// standing refunds, plus its amount when it was voided or reversed, exceed
+// its amount; and refunds naming no approved sale, or a sale of another card.
+func refundChecks(str func(any) string) []check {
+	return []check{
+		{RuleRefundBound, `SELECT * FROM (SELECT o.tid || '/' || o.stan || '/' || o.date, o.kind, o.amount,
+			o.undone_by IS NOT NULL AS undone,
+			COALESCE((SELECT SUM(r.amount) FROM entries r WHERE r.kind = 'refund' AND r.resp = '00'
+				AND r.undone_by IS NULL AND r.orig_tid = o.tid AND r.orig_stan = o.stan AND r.orig_date = o.date), 0) AS refunded,
+			COALESCE((SELECT group_concat(r.tid || '/' || r.stan || '/' || r.date, ', ') FROM entries r
+				WHERE r.kind = 'refund' AND r.resp = '00' AND r.undone_by IS NULL
+				AND r.orig_tid = o.tid AND r.orig_stan = o.stan AND r.orig_date = o.date), '') AS refunds
+			FROM entries o WHERE o.resp = '00' AND o.kind IN ('sale', 'qr', 'completion', 'advice'))
+			WHERE refunded + CASE WHEN undone THEN amount ELSE 0 END > amount`,
+			func(c []any) string {
+				undone := ""
+				if i64(c[3]) != 0 {
+					undone = " and was voided or reversed"
+				}
+				return fmt.Sprintf("%s %s of %v: refunded %v (refunds %s)%s, more than its amount",
+					str(c[1]), str(c[0]), c[2], c[4], str(c[5]), undone)
+			}, 6},
+		{RuleRefundRef, `SELECT r.tid || '/' || r.stan || '/' || r.date, r.orig_tid || '/' || r.orig_stan || '/' || r.orig_date,
+			o.id IS NULL FROM entries r LEFT JOIN entries o ON o.tid = r.orig_tid AND o.stan = r.orig_stan
+				AND o.date = r.orig_date AND o.resp = '00' AND o.kind IN ('sale', 'qr', 'completion', 'advice')
+			WHERE r.kind = 'refund' AND r.resp = '00' AND r.orig_tid IS NOT NULL
+			AND (o.id IS NULL OR (r.card_ref != '' AND o.card_ref != '' AND r.card_ref != o.card_ref))`,
+			func(c []any) string {
+				if i64(c[2]) != 0 {
+					return fmt.Sprintf("refund %s names %s, which is no approved sale", str(c[0]), str(c[1]))
+				}
+				return fmt.Sprintf("refund %s went to another card than its sale %s", str(c[0]), str(c[1]))
+			}, 3},
+	}
 }
