@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// TestRandomHistoryMatchesModel runs a seeded random mix of sales, refunds,
-// voids, reversals (of sales and of voids), onboarding changes, cut-offs and
+// TestRandomHistoryMatchesModel runs a seeded random mix of sales, refunds
+// (unreferenced, and by reference of any entry, within or beyond what is left
+// of it), voids, reversals (of sales and of voids), onboarding changes, cut-offs and
 // restarts, and checks the final balance against a plain model and the
 // invariants with Verify.
 func TestRandomHistoryMatchesModel(t *testing.T) {
@@ -27,7 +28,9 @@ func TestRandomHistoryMatchesModel(t *testing.T) {
 		e       Entry
 		contrib int64 // what it adds to the merchant once settled, while it stands
 		live    bool
-		target  int // for an applied void: the index of its sale; -1 otherwise
+		target  int // for an applied void or refund by reference: the index of its sale; -1 otherwise
+		// for a sale: its refunds by reference that stand
+		refunded int64
 	}
 	var hist []*rec
 	stan := 0
@@ -48,11 +51,34 @@ func TestRandomHistoryMatchesModel(t *testing.T) {
 			}
 			record(t, l, e)
 			hist = append(hist, &rec{e: e, contrib: e.Amount - Fee(e.Amount, bps), live: true, target: -1})
-		case op < 10: // refund
+		case op < 9: // unreferenced refund
 			e := next()
 			e.Kind, e.ProcCode, e.Amount = KindRefund, "200000", int64(1+rng.IntN(5000))
 			record(t, l, e)
 			hist = append(hist, &rec{e: e, contrib: -(e.Amount - Fee(e.Amount, 60)), live: true, target: -1})
+		case op < 10 && len(hist) > 0: // refund by reference of anything
+			i := rng.IntN(len(hist))
+			h := hist[i]
+			e := next()
+			e.Kind, e.ProcCode, e.Orig, e.Method = KindRefund, "200000", &h.e.Key, h.e.Method
+			e.Amount = int64(1 + rng.IntN(int(h.e.Amount/2+1)))
+			bps := int64(60)
+			if h.e.Method == "qr" {
+				bps = 38
+			}
+			r := record(t, l, e)
+			sale := h.e.Kind == KindSale || h.e.Kind == KindQR
+			ok := sale && h.live && e.Amount <= h.e.Amount-h.refunded
+			if (r.Refused == "") != ok {
+				t.Fatalf("refund of %d against %s (%s, live %v, %d of %d refunded): refused %q; model says ok=%v (seed %d)",
+					e.Amount, h.e.Key, h.e.Kind, h.live, h.refunded, h.e.Amount, r.Refused, ok, seed)
+			}
+			rr := &rec{e: e, target: -1}
+			if ok {
+				h.refunded += e.Amount
+				rr.live, rr.target, rr.contrib = true, i, -(e.Amount - Fee(e.Amount, bps))
+			}
+			hist = append(hist, rr)
 		case op < 13 && len(hist) > 0: // void of a sale
 			i := rng.IntN(len(hist))
 			h := hist[i]
@@ -64,7 +90,11 @@ func TestRandomHistoryMatchesModel(t *testing.T) {
 			v.Key.STAN = sale(stan, 0, now).Key.STAN
 			r := record(t, l, v)
 			vr := &rec{e: v, target: -1}
-			if h.live {
+			if h.live && h.refunded > 0 {
+				if r.Refused != RefusedRefunded {
+					t.Fatalf("void of %s with %d refunded: %+v (seed %d)", h.e.Key, h.refunded, r, seed)
+				}
+			} else if h.live {
 				h.live, vr.live, vr.target = false, true, i
 				if r.AlreadyReversed || r.OrigNotFound {
 					t.Fatalf("void of live %s: %+v", h.e.Key, r)
@@ -80,9 +110,16 @@ func TestRandomHistoryMatchesModel(t *testing.T) {
 				continue
 			}
 			switch {
+			case h.refunded > 0 && h.live:
+				if r.Refused != RefusedRefunded {
+					t.Fatalf("reversal of %s with %d refunded: %+v (seed %d)", h.e.Key, h.refunded, r, seed)
+				}
 			case h.e.Kind == KindVoid && h.live:
 				h.live = false
 				hist[h.target].live = true
+			case h.e.Kind == KindRefund && h.live && h.target >= 0:
+				h.live = false
+				hist[h.target].refunded -= h.e.Amount
 			case h.e.Kind != KindVoid && h.live:
 				h.live = false
 			}
