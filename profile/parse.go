@@ -231,6 +231,10 @@ func (p *Profile) validate() error {
 		default:
 			return bad(m.Line, "merchant %s: realtime %q; valid: none, pending, approved, rejected", m.ID, m.Realtime)
 		}
+		if m.UnreferencedRefundLimit < 0 {
+			return bad(m.Line, "merchant %s: unreferenced_refund_limit %s is negative; 0 refuses unreferenced refunds",
+				m.ID, money.Format(int64(m.UnreferencedRefundLimit)))
+		}
 	}
 	terminals := map[string]bool{}
 	for _, t := range p.Terminals {

@@ -57,7 +57,11 @@ type Merchant struct {
 	RealtimeDaily  Amount `yaml:"realtime_daily"`
 	CardFee        Rate   `yaml:"card_fee"`
 	QRFee          Rate   `yaml:"qr_fee"`
-	Line           int    `yaml:"-"`
+	// UnreferencedRefundLimit is the largest refund the host approves
+	// without an original sale named in field 90; 0 (the default) refuses
+	// every unreferenced refund. A refund by reference is bounded by its sale.
+	UnreferencedRefundLimit Amount `yaml:"unreferenced_refund_limit"`
+	Line                    int    `yaml:"-"`
 }
 
 // Terminal is a terminal bound to a merchant.

@@ -24,6 +24,9 @@ func TestDefault(t *testing.T) {
 	if len(p.Cards) != 8+1024 || len(p.Products) != 4 || p.Cards[0].Line == 0 {
 		t.Errorf("default profile: %d cards, %d products, first card line %d", len(p.Cards), len(p.Products), p.Cards[0].Line)
 	}
+	if m.UnreferencedRefundLimit != 0 {
+		t.Errorf("Demo Mart's unreferenced refund limit = %d; want 0 (refused) unless set", m.UnreferencedRefundLimit)
+	}
 	if so, _ := p.Card("swipe-only"); so.PIN != "" || so.ServiceCode() != "101" {
 		t.Errorf("swipe-only = %+v", so)
 	}
@@ -54,6 +57,7 @@ func TestBadProfilesNameTheLine(t *testing.T) {
 		{"bad status", "status: lost", "status: missing", `status "missing"`},
 		{"bad fee", `card_fee: "0.60%"`, `card_fee: "0.60"`, "must be a percentage"},
 		{"syntax", "cards:\n", "cards: [\n", ""},
+		{"negative refund limit", "    qr_fee: \"0.38%\"\n", "    qr_fee: \"0.38%\"\n    unreferenced_refund_limit: \"-1.00\"\n", "unreferenced_refund_limit -1.00 is negative"},
 		{"terminal merchant", `merchant: "123456789012345"`, `merchant: "999"`, "unknown merchant"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
