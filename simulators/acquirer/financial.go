@@ -1,6 +1,7 @@
 package acquirer
 
 import (
+	"cmp"
 	"context"
 	"strings"
 
@@ -187,77 +188,6 @@ func (h *Host) authorise(ctx context.Context, r *req, kind ledger.Kind, p *Fault
 	return resp
 }
 
-// refund credits a card back. Field 90, when sent, names the original sale:
-// it must exist (25), be a sale (12), and the refund may not exceed it (13).
-func (h *Host) refund(ctx context.Context, r *req, p *Fault) *iso8583.Message {
-	e := h.entry(r, ledger.KindRefund, iso.RCApproved)
-	e.PANMasked = card.MaskPAN(r.pan)
-	var a *account
-	switch {
-	case r.pan == "":
-		// By reference only (financial checked field 90 is there): the
-		// account is the original's, a wallet for a QR sale.
-		if k, ok := r.origKey(); ok {
-			if orig, found, err := h.led.Lookup(ctx, *k); err == nil && found {
-				a = h.issuer.byRef[orig.CardRef]
-				e.PANMasked, e.Method = orig.PANMasked, orig.Method
-			}
-		}
-	case card.Luhn(r.pan):
-		a = h.issuer.byPAN[r.pan]
-	}
-	switch {
-	case a == nil && r.pan == "":
-		e.RespCode = iso.RCOriginalNotFound
-	case a == nil:
-		e.RespCode = iso.RCInvalidCard
-	default:
-		e.CardRef = a.ref
-		a.acquire()
-		st := statusCodes[a.status]
-		a.release()
-		if st != "" {
-			e.RespCode = st
-		} else if r.amount <= 0 {
-			e.RespCode = iso.RCInvalidAmount
-		}
-	}
-	if r.f90 != "" && e.RespCode == iso.RCApproved {
-		k, ok := r.origKey()
-		if !ok {
-			return h.response(r, iso.RCFormatError)
-		}
-		e.Orig = k
-		orig, found, err := h.led.Lookup(ctx, *k)
-		switch {
-		case err != nil:
-			e.RespCode = iso.RCSystemError
-		case !found || orig.RespCode != iso.RCApproved:
-			e.RespCode = iso.RCOriginalNotFound
-		case orig.Kind != ledger.KindSale && orig.Kind != ledger.KindQR && orig.Kind != ledger.KindCompletion && orig.Kind != ledger.KindAdvice:
-			e.RespCode = iso.RCInvalidTransaction
-		case r.amount > orig.Amount:
-			e.RespCode = iso.RCInvalidAmount
-		}
-	}
-	if code, ok := forced(p); ok {
-		e.RespCode = code
-	}
-	if e.RespCode == iso.RCApproved {
-		e.RRN, e.AuthCode = h.ids()
-	}
-	_, code := h.record(ctx, e)
-	if code == iso.RCApproved && a != nil {
-		h.issuer.markStale(a.ref)
-	}
-	resp := h.response(r, code)
-	if code == iso.RCApproved {
-		resp.Field(37, e.RRN)
-		resp.Field(38, e.AuthCode)
-	}
-	return resp
-}
-
 // void cancels an approved sale of the same batch day; field 90 names it.
 func (h *Host) void(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 	k, ok := r.origKey()
@@ -298,6 +228,8 @@ func (h *Host) void(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 		code = iso.RCOriginalNotFound
 	case res.AlreadyReversed:
 		code = iso.RCInvalidTransaction
+	case res.Refused != "":
+		code = res.RespCode // the sale has refunds standing
 	default:
 		h.issuer.markStale(orig.CardRef)
 	}
@@ -328,6 +260,7 @@ func (h *Host) advice(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 		e.Orig = k
 		if orig, found, err := h.led.Lookup(ctx, *k); err == nil && found && orig.Kind == ledger.KindPreauth {
 			e.Kind = ledger.KindCompletion
+			e.RRN, e.AuthCode = orig.RRN, orig.AuthCode
 		}
 	}
 	if r.pan != "" && r.pan != "?" {
@@ -336,20 +269,42 @@ func (h *Host) advice(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 	if code, ok := forced(p); ok {
 		e.RespCode = code
 	}
+	if e.RespCode == iso.RCApproved {
+		// A completion keeps the pre-authorisation's RRN and approval
+		// code (as the terminal sends them in 37 and 38); an offline sale
+		// its own approval code. Whatever is missing is issued now.
+		if v := h.get(r.m, 37); v != "" {
+			e.RRN = v
+		}
+		if v := h.get(r.m, 38); v != "" {
+			e.AuthCode = v
+		}
+		if e.RRN == "" || e.AuthCode == "" {
+			rrn, auth := h.ids()
+			e.RRN, e.AuthCode = cmp.Or(e.RRN, rrn), cmp.Or(e.AuthCode, auth)
+		}
+	}
 	res, code := h.record(ctx, e)
 	if res.Duplicate && res.Existing != nil {
 		code = res.Existing.RespCode
+		e.RRN, e.AuthCode = res.Existing.RRN, res.Existing.AuthCode
 	}
 	if code == iso.RCApproved {
 		h.issuer.markStale(e.CardRef)
 	}
-	return h.response(r, code)
+	resp := h.response(r, code)
+	if code == iso.RCApproved {
+		resp.Field(37, e.RRN)
+		resp.Field(38, e.AuthCode)
+	}
+	return resp
 }
 
 // reversal undoes the original named in field 90, at most once: a repeat
 // (0401, 0421, or the same 0400 again) is answered as the first was and
 // posts nothing. A reversal of an original the host never saw is 25; of
-// one it declined, 00 with nothing to undo.
+// one it declined, 00 with nothing to undo; of a sale with refunds standing,
+// 12 (it would pay the refunded money back twice).
 func (h *Host) reversal(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 	if !r.has(11, 41, 90) || len(r.stan) != 6 {
 		return h.response(r, iso.RCFormatError)
@@ -385,8 +340,11 @@ func (h *Host) reversal(ctx context.Context, r *req, p *Fault) *iso8583.Message 
 		return h.response(r, e.RespCode)
 	}
 	res, code := h.record(ctx, e)
-	if res.Duplicate && res.Existing != nil {
+	switch {
+	case res.Duplicate && res.Existing != nil:
 		code = res.Existing.RespCode
+	case res.Refused != "":
+		code = res.RespCode // the sale has refunds standing: 12
 	}
 	if code == iso.RCApproved && found && !res.Duplicate {
 		h.issuer.markStale(orig.CardRef)

@@ -337,7 +337,7 @@ func TestSaleAboveRealtimeLimitIsT1(t *testing.T) {
 }
 
 func TestOtherTransactions(t *testing.T) {
-	h := startHost(t, nil)
+	h := startHost(t, withRefundLimit(50000)) // the unreferenced refund below
 	tm := dial(t, h.Addr())
 	ctx := context.Background()
 	sale := tm.sale(visa, 5000)
