@@ -436,6 +436,12 @@ func (h *Host) upload(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 	}
 	kind := ledger.KindAdvice
 	if strings.HasPrefix(r.proc, "20") {
+		// A refund the host never approved names no sale it can check,
+		// so it is recovered only within the unreferenced refund limit.
+		if code := h.unreferencedCode(r); code != iso.RCApproved {
+			h.log.Info("batch upload of an unknown refund refused", "key", key.String(), "amount", r.amount, "code", code)
+			return h.response(r, code)
+		}
 		kind = ledger.KindRefund
 	}
 	e := h.entry(r, kind, iso.RCApproved)

@@ -210,3 +210,25 @@ func TestCompletionRRNAndAuthCode(t *testing.T) {
 		t.Errorf("offline advice answered %s, 37=%q; want an RRN", rc(resp), r37)
 	}
 }
+
+// TestBatchUploadOfUnknownRefund: a 0320 refund the host never approved is
+// recovered only within the merchant's unreferenced refund limit.
+func TestBatchUploadOfUnknownRefund(t *testing.T) {
+	ctx := context.Background()
+	h := startHost(t, withRefundLimit(50000))
+	tm := dial(t, h.Addr())
+	for _, c := range []struct {
+		amount int64
+		want   string
+	}{{999999999999, "61"}, {50000, "00"}} {
+		up := tm.sale(visa, c.amount)
+		up.MTI, up.ProcessingCode = iso.MTIBatchUpload, iso.ProcRefund
+		up.AuthCode, up.ResponseCode = "123456", "00"
+		if got := rc(tm.mustSend(up)); got != c.want {
+			t.Errorf("0320 refund of %d: answered %s; want %s", c.amount, got, c.want)
+		}
+	}
+	if b, _ := h.Ledger().Balance(ctx, testMID); b != -(50000 - 300) {
+		t.Errorf("merchant balance %d; want %d", b, -(50000 - 300))
+	}
+}
