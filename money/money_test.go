@@ -1,6 +1,7 @@
 package money
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -93,6 +94,25 @@ func TestFeeBPS(t *testing.T) {
 	} {
 		if got := FeeBPS(c.amount, c.bps); got != c.want {
 			t.Errorf("FeeBPS(%d, %d) = %d; want %d", c.amount, c.bps, got, c.want)
+		}
+	}
+}
+
+func TestDecimalJSON(t *testing.T) {
+	b, err := json.Marshal(struct {
+		Amount   Decimal `json:"amount"`
+		Currency string  `json:"currency"`
+	}{-1234, Currency})
+	if err != nil || string(b) != `{"amount":"-12.34","currency":"CNY"}` {
+		t.Errorf("Marshal = %s, %v", b, err)
+	}
+	var d Decimal
+	if err := json.Unmarshal([]byte(`"1,234.50"`), &d); err != nil || d != 123450 {
+		t.Errorf("Unmarshal = %d, %v", d, err)
+	}
+	for _, bad := range []string{`1234`, `"12,34"`, `null1`} {
+		if err := json.Unmarshal([]byte(bad), &d); err == nil {
+			t.Errorf("Unmarshal(%s) succeeded", bad)
 		}
 	}
 }
