@@ -25,9 +25,18 @@ const Max int64 = 999_999_999_999
 type SyntaxError struct {
 	Input string // as given
 	Hint  string // what is wrong and how to write it instead
+	Comma bool   // the hint is about a comma; else it adds to ErrSyntax's text
 }
 
-func (e *SyntaxError) Error() string { return fmt.Sprintf("amount %q: %s", e.Input, e.Hint) }
+func (e *SyntaxError) Error() string {
+	if e.Comma {
+		return fmt.Sprintf("amount %q: %s", e.Input, e.Hint)
+	}
+	if e.Hint != "" {
+		return fmt.Sprintf("%v, %s, not %q", ErrSyntax, e.Hint, e.Input)
+	}
+	return fmt.Sprintf("%v, not %q", ErrSyntax, e.Input)
+}
 
 // Is makes errors.Is(err, ErrSyntax) true.
 func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }
@@ -59,11 +68,11 @@ func Parse(s string) (int64, error) {
 		whole = w
 	}
 	if whole == "" || len(frac) > 2 || (hasDot && frac == "") || !digits(whole) || !digits(frac) {
-		hint := "write it like 12.34, ¥12.34 or 1,234.50"
+		e := &SyntaxError{Input: in}
 		if len(frac) > 2 && digits(frac) && digits(whole) && whole != "" {
-			hint = "at most two decimals (fen); " + hint
+			e.Hint = "at most two decimals (fen)"
 		}
-		return 0, &SyntaxError{Input: in, Hint: hint}
+		return 0, e
 	}
 	for len(frac) < 2 {
 		frac += "0"
@@ -116,7 +125,7 @@ func ungroup(in, whole string, hasDot bool) (string, error) {
 			hint = fmt.Sprintf("a comma may only separate thousands (1,234.50); write %d.%02d for %d yuan %d fen", yuan, fen, yuan, fen)
 		}
 	}
-	return "", &SyntaxError{Input: in, Hint: hint}
+	return "", &SyntaxError{Input: in, Hint: hint, Comma: true}
 }
 
 func digits(s string) bool {

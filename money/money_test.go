@@ -35,12 +35,12 @@ func TestParseRefuses(t *testing.T) {
 		{"1234,567.00", `amount "1234,567.00": a comma may only separate thousands, in groups of three digits (1,234.50)`},
 		{",123", `amount ",123": a comma may only separate thousands, in groups of three digits (1,234.50)`},
 		{"12,34.5", `amount "12,34.5": a comma may only separate thousands, in groups of three digits (1,234.50)`},
-		{"", `amount "": write it like 12.34, ¥12.34 or 1,234.50`},
-		{"abc", `amount "abc": write it like 12.34, ¥12.34 or 1,234.50`},
-		{"1.234", `amount "1.234": at most two decimals (fen); write it like 12.34, ¥12.34 or 1,234.50`},
-		{"1.", `amount "1.": write it like 12.34, ¥12.34 or 1,234.50`},
-		{".5", `amount ".5": write it like 12.34, ¥12.34 or 1,234.50`},
-		{"CNY¥1", `amount "CNY¥1": write it like 12.34, ¥12.34 or 1,234.50`},
+		{"", `amount must look like 12.34, ¥12.34 or 1,234.50, not ""`},
+		{"abc", `amount must look like 12.34, ¥12.34 or 1,234.50, not "abc"`},
+		{"1.234", `amount must look like 12.34, ¥12.34 or 1,234.50, at most two decimals (fen), not "1.234"`},
+		{"1.", `amount must look like 12.34, ¥12.34 or 1,234.50, not "1."`},
+		{".5", `amount must look like 12.34, ¥12.34 or 1,234.50, not ".5"`},
+		{"CNY¥1", `amount must look like 12.34, ¥12.34 or 1,234.50, not "CNY¥1"`},
 	} {
 		_, err := Parse(c.in)
 		if err == nil {
