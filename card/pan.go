@@ -45,3 +45,14 @@ func isDigits(s string) bool {
 	}
 	return true
 }
+
+// MaskPaymentCode shows the first 4 and last 4 characters of a QR payment
+// code and stars the rest; a code of 8 characters or fewer is starred
+// whole. The terminal's receipt and log, the host's trace and the ledger
+// all mask codes with this one function, so a code reads the same in each.
+func MaskPaymentCode(code string) string {
+	if len(code) <= 8 {
+		return strings.Repeat("*", len(code))
+	}
+	return code[:4] + strings.Repeat("*", len(code)-8) + code[len(code)-4:]
+}

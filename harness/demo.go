@@ -45,9 +45,11 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	if err != nil {
 		return fmt.Errorf("power-on self test: %w", err)
 	}
+	checks := &table{}
 	for _, c := range st.Checks {
-		d.say("   %-10s %-4s %s", c.Name, map[bool]string{true: "ok", false: "FAIL"}[c.OK], c.Detail)
+		checks.row(c.Name, map[bool]string{true: "ok", false: "FAIL"}[c.OK], c.Detail)
 	}
+	d.table(checks)
 
 	d.act("2. Sign-on: the host hands out a session PIN key, loaded into the PIN pad")
 	if err := lab.Terminal.SignOn(ctx); err != nil {
@@ -56,13 +58,15 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	d.ladder()
 
 	d.act("3. Sale: three products scanned, visa-credit by chip and PIN")
+	scans := &table{right: []bool{false, false, false, true}}
 	for _, code := range []string{"6901234567892", "6901234567908", "6901234567915"} {
 		p, _ := lab.Profile.Product(code)
-		d.say("   scan %s  %-12s %8s", code, p.Name, money.Format(int64(p.Price)))
+		scans.row("scan", code, p.Name, money.Format(int64(p.Price)))
 		if err := lab.Scanner.Scan(code); err != nil {
 			return err
 		}
 	}
+	d.table(scans)
 	lab.Reader.Insert("visa-credit")
 	lab.PINPad.Type("1234")
 	txn, err := lab.Terminal.Sale(ctx, terminal.SaleRequest{Scan: true, ScanCount: 3, Method: terminal.Credit})
@@ -144,14 +148,17 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	if err != nil {
 		return err
 	}
-	d.say("   %-12s %-18s %10s %8s %10s", "posting", "terminal/STAN", "gross", "fee", "net")
+	posts := &table{right: []bool{false, false, true, true, true}}
+	posts.row("posting", "terminal/STAN", "gross", "fee", "net")
+	var postNet int64
 	for _, p := range ps {
-		sign := ""
-		if p.Type == ledger.PostReverseD0 || p.Type == ledger.PostCancelT1 {
-			sign = "-" // money going back out of the account
-		}
-		d.say("   %-12s %-18s %10s %8s %10s", p.Type, p.EntryKey.TID+"/"+p.EntryKey.STAN, sign+money.Format(p.Gross), sign+money.Format(p.Fee), sign+money.Format(p.Net))
+		g, f, n := SignedPosting(p)
+		postNet += n
+		posts.row(p.Type, p.EntryKey.TID+"/"+p.EntryKey.STAN, money.Format(g), money.Format(f), money.Format(n))
 	}
+	posts.row("", "", "", "", strings.Repeat("-", len(money.Format(postNet))))
+	posts.row("", "", "", "", money.Format(postNet))
+	d.table(posts)
 	bal, _ := lab.Ledger.Balance(ctx, mid)
 	d.say("   account balance %s", money.FormatGrouped(bal))
 
@@ -161,11 +168,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		return err
 	}
 	d.say("   %s (%s) %s", s.Name, s.MerchantID, s.From.Format("2006-01-02"))
-	d.say("   transactions %d  gross %s  fees %s  net %s", s.Count, money.Format(s.Gross), money.Format(s.Fees), money.Format(s.Net))
-	d.say("   settled D0 %s  pending T+1 %s  reversals %d  declined %d", money.Format(s.SettledD0), money.Format(s.PendingT1), s.ReversalCount, s.DeclinedCount)
-	for _, ln := range s.Lines {
-		d.say("   %s %-10s %-7s %-16s %9s %-3s %-12s", ln.Time.Format("15:04:05"), ln.Kind, ln.Method, ln.PANMasked, money.Format(ln.Amount), ln.RespCode, ln.Settlement)
-	}
+	d.statement(s)
 	if breaches, err := lab.Ledger.Verify(ctx); err != nil || len(breaches) > 0 {
 		return fmt.Errorf("ledger verify: %v %v", breaches, err)
 	}
@@ -206,6 +209,48 @@ func (d *demo) outcome(txn *terminal.Txn, err error, want terminal.Status) error
 		return fmt.Errorf("%s: got %s, expected %s (%v)", txn.Kind, txn.Status, want, err)
 	}
 	return nil
+}
+
+// table prints a laid-out table, indented as the demo's text is.
+func (d *demo) table(t *table) {
+	for _, ln := range t.lines("   ") {
+		d.say("%s", ln)
+	}
+}
+
+// statement prints the statement's lines and totals so that they add up on
+// the page: amounts and nets carry the sign of the money's direction (a
+// reversal is negative), a declined line moves nothing, the net column
+// adds up to the net, and the totals show every term of the net.
+func (d *demo) statement(s ledger.Statement) {
+	lines := &table{right: []bool{false, false, false, false, true, false, false, true, true}}
+	lines.row("time", "kind", "method", "card / code", "amount", "rc", "settlement", "fee", "net")
+	for _, ln := range s.Lines {
+		amount := ln.Amount
+		if ln.Kind == ledger.KindReversal || ln.Kind == ledger.KindVoid || ln.Kind == ledger.KindRefund {
+			amount = -amount
+		}
+		amt := money.Format(amount)
+		if ln.RespCode != "00" {
+			amt = "(" + amt + ")" // declined: shown, not counted
+		}
+		lines.row(ln.Time.Format("15:04:05"), string(ln.Kind), ln.Method, ln.PANMasked, amt, ln.RespCode, ln.Settlement,
+			money.Format(ln.Fee), money.Format(ln.Net))
+	}
+	d.table(lines)
+	totals := &table{right: []bool{false, true, false}}
+	totals.row("gross", money.Format(s.Gross), fmt.Sprintf("%d approved sales", s.Count))
+	totals.row("reversals", money.Format(-s.Reversals), fmt.Sprintf("%d voided or reversed", s.ReversalCount))
+	if s.Refunds != 0 || s.RefundCount != 0 {
+		totals.row("refunds", money.Format(-s.Refunds), fmt.Sprintf("%d refunds", s.RefundCount))
+	}
+	totals.row("fees", money.Format(-s.Fees), "")
+	totals.row("net", money.Format(s.Net), "= the net column")
+	totals.row("", "", "")
+	totals.row("settled D0", money.Format(s.SettledD0), "")
+	totals.row("pending T+1", money.Format(s.PendingT1), "")
+	totals.row("declined", "", fmt.Sprintf("%d (in brackets, not counted)", s.DeclinedCount))
+	d.table(totals)
 }
 
 // ladder prints the messages since the last call.

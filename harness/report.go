@@ -5,6 +5,9 @@ import (
 	"html/template"
 	"io"
 	"strings"
+
+	"github.com/possim/possim/money"
+	"github.com/possim/possim/simulators/ledger"
 )
 
 // ScenarioReport is what the HTML report shows of one scenario.
@@ -116,3 +119,22 @@ svg.ladder .lost{stroke:#b00020;stroke-width:1.5;stroke-dasharray:6 3} svg.ladde
 {{end}}
 </body></html>
 `))
+
+// SignedPosting is a posting as it moves the merchant's money: a
+// reverse_d0 or cancel_t1 posting is stored positive and takes money back,
+// so its gross, fee and net come out negative. The demo and the HTML
+// report both show postings through it, so a reversal has one sign.
+func SignedPosting(p ledger.Posting) (gross, fee, net int64) {
+	switch p.Type {
+	case ledger.PostReverseD0, ledger.PostCancelT1:
+		return -p.Gross, -p.Fee, -p.Net
+	}
+	return p.Gross, p.Fee, p.Net
+}
+
+// PostingLine is one posting as the report's ledger section prints it.
+func PostingLine(p ledger.Posting) string {
+	g, f, n := SignedPosting(p)
+	return fmt.Sprintf("%s %-12s %s/%s gross %10s fee %8s net %10s", p.MerchantID, p.Type,
+		p.EntryKey.TID, p.EntryKey.STAN, money.Format(g), money.Format(f), money.Format(n))
+}

@@ -222,7 +222,7 @@ func hostSteps() []Step {
 		{Domain: "host", Pattern: `^the host approves the next sale for (\S+) instead$`, Example: "Given the host approves the next sale for 90.00 instead",
 			Help: "Answers 00 with a different field 4: the terminal must see the mismatch.",
 			Fn: func(ctx context.Context, amount string) error {
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}
@@ -232,7 +232,7 @@ func hostSteps() []Step {
 		{Domain: "host", Pattern: `^the host approves only (\S+) of the next sale$`, Example: "Given the host approves only 60.00 of the next sale",
 			Help: "A partial approval: 39 = 10, field 54 = the approved amount.",
 			Fn: func(ctx context.Context, amount string) error {
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}

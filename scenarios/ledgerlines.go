@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/possim/possim/money"
+	"github.com/possim/possim/harness"
 )
 
 // ledgerLines is what the report shows of the ledger: every posting of
@@ -25,8 +25,7 @@ func ledgerLines(ctx context.Context, w *World) []string {
 			continue
 		}
 		for _, p := range ps {
-			out = append(out, fmt.Sprintf("%s %-12s %s/%s gross %10s fee %8s net %10s", p.MerchantID, p.Type,
-				p.EntryKey.TID, p.EntryKey.STAN, money.Format(p.Gross), money.Format(p.Fee), money.Format(p.Net)))
+			out = append(out, harness.PostingLine(p))
 		}
 	}
 	return out

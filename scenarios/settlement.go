@@ -315,7 +315,7 @@ func stlAmount(s string) string {
 	if s == "-" {
 		return s
 	}
-	if v, err := money.Parse(strings.ReplaceAll(s, ",", "")); err == nil {
+	if v, err := money.Parse(s); err == nil {
 		return money.Format(v)
 	}
 	return s
@@ -483,11 +483,11 @@ func settlementSteps() []Step {
 			Example: "Given the real-time limits are set to 500.00 per transaction and 1,000.00 per day",
 			Help:    "Above the per-transaction limit a sale waits for the cut-off (T+1); so does a sale that would take the day's D0 total past the daily limit.",
 			Fn: func(ctx context.Context, perTxn, perDay string) error {
-				p, err := parseAmount(strings.ReplaceAll(perTxn, ",", ""))
+				p, err := payAmount(perTxn)
 				if err != nil {
 					return err
 				}
-				day, err := parseAmount(strings.ReplaceAll(perDay, ",", ""))
+				day, err := payAmount(perDay)
 				if err != nil {
 					return err
 				}
@@ -557,7 +557,7 @@ func settlementSteps() []Step {
 			Help: "The balance itself; it also becomes the mark of the next \"credited\" check.",
 			Fn: func(ctx context.Context, amount string) error {
 				w := world(ctx)
-				a, err := parseAmount(strings.ReplaceAll(amount, ",", ""))
+				a, err := parseAmount(amount)
 				if err != nil {
 					return err
 				}
@@ -841,7 +841,7 @@ func settlementSteps() []Step {
 			Help:    "An approved card sale in the terminal's open batch at the host that the terminal never logged (it is \"extra 1\", \"extra 2\"... in reports).",
 			Fn: func(ctx context.Context, amount string) error {
 				w := world(ctx)
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}
@@ -918,11 +918,11 @@ func settlementSteps() []Step {
 				if err != nil {
 					return err
 				}
-				s, err := parseAmount(strings.ReplaceAll(sa, ",", ""))
+				s, err := parseAmount(sa)
 				if err != nil {
 					return err
 				}
-				r, err := parseAmount(strings.ReplaceAll(ra, ",", ""))
+				r, err := parseAmount(ra)
 				if err != nil {
 					return err
 				}
@@ -1015,7 +1015,7 @@ func settlementSteps() []Step {
 			Help:    "The whole sale in one step with a signature instead of a PIN; the receipt gets the signature line.",
 			Fn: func(ctx context.Context, amount, method, alias, entry string) error {
 				w := world(ctx)
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}

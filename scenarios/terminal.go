@@ -145,7 +145,7 @@ func terminalSteps() []Step {
 			}},
 		{Domain: "terminal", Pattern: `^the cashier keys in an amount of (\S+)$`, Example: "When the cashier keys in an amount of 12.34",
 			Fn: func(ctx context.Context, amount string) error {
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}
@@ -191,7 +191,7 @@ func terminalSteps() []Step {
 			Help:    "The whole sale in one step: amount keyed, card presented, PIN typed (if given), sale run.",
 			Fn: func(ctx context.Context, amount, method, alias, entry, pin string) error {
 				w := world(ctx)
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}
@@ -211,7 +211,7 @@ func terminalSteps() []Step {
 			Example: `When the customer pays 88.00 with QR payment code "281234567890123456"`,
 			Fn: func(ctx context.Context, amount, code string) error {
 				w := world(ctx)
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}
@@ -298,7 +298,7 @@ func terminalSteps() []Step {
 		{Domain: "terminal", Pattern: `^the cashier refunds (\S+) of the last sale$`, Example: "When the cashier refunds 10.00 of the last sale",
 			Fn: func(ctx context.Context, amount string) error {
 				w := world(ctx)
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}
@@ -313,7 +313,7 @@ func terminalSteps() []Step {
 			Example: `When the cashier pre-authorises 500.00 on "visa-credit" by chip with PIN "1234"`,
 			Fn: func(ctx context.Context, amount, alias, entry, pin string) error {
 				w := world(ctx)
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}
@@ -331,7 +331,7 @@ func terminalSteps() []Step {
 		{Domain: "terminal", Pattern: `^the cashier completes the pre-authorisation for (\S+)$`, Example: "When the cashier completes the pre-authorisation for 420.00",
 			Fn: func(ctx context.Context, amount string) error {
 				w := world(ctx)
-				a, err := parseAmount(amount)
+				a, err := payAmount(amount)
 				if err != nil {
 					return err
 				}

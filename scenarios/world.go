@@ -87,14 +87,13 @@ func scenarioSeed(run uint64, uri, name string) uint64 {
 	return h.Sum64()
 }
 
-// parseAmount reads 12.34 or ¥12.34, naming the argument on error.
-func parseAmount(s string) (int64, error) {
-	v, err := money.Parse(s)
-	if err != nil {
-		return 0, fmt.Errorf("bad amount %q: write it like 12.34 or ¥12.34", s)
-	}
-	return v, nil
-}
+// parseAmount reads 12.34, ¥12.34 or 1,234.50 through money.Parse, whose
+// error names the amount and how to write it.
+func parseAmount(s string) (int64, error) { return money.Parse(s) }
+
+// payAmount reads an amount that is paid, refunded or authorised: it must
+// be positive as well.
+func payAmount(s string) (int64, error) { return money.ParsePositive(s) }
 
 // card looks an alias up in the lab's profile; the error lists the valid ones.
 func (w *World) card(alias string) (profile.Card, error) {

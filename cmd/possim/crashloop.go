@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/possim/possim/money"
 	"github.com/possim/possim/resilience"
 )
 
@@ -70,12 +71,34 @@ func runCrashloop(ctx context.Context, args []string, env *Env) error {
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return enc.Encode(newCrashJSON(*rep))
 	}
 	fmt.Fprintf(env.Stdout, "crash loop passed: seed %d, %d SIGKILLs in %.1f s\n", rep.Seed, rep.Kills, rep.Elapsed.Seconds())
 	fmt.Fprintf(env.Stdout, "sales approved %d, reversals %d (%d repeated), requests in doubt %d (all resolved)\n",
 		rep.Sales, rep.Reversals, rep.Repeats, rep.InDoubt)
 	fmt.Fprintf(env.Stdout, "after every kill: ledger verify clean, every approval journaled, balances = postings\n")
-	fmt.Fprintf(env.Stdout, "at the end: %d entries, merchant balance %d fen = terminals' approvals less reversals\n", rep.Entries, rep.Balance)
+	fmt.Fprintf(env.Stdout, "at the end: %d entries, merchant balance %s = terminals' approvals less reversals\n", rep.Entries, money.FormatGrouped(rep.Balance))
 	return nil
+}
+
+// crashJSON is `possim crashloop --json`, in the style of every --json
+// output: snake_case, amounts as decimal strings beside their currency.
+type crashJSON struct {
+	Seed           uint64        `json:"seed"`
+	Kills          int           `json:"kills"`
+	Sales          int           `json:"sales_count"`
+	Reversals      int           `json:"reversal_count"`
+	Repeats        int           `json:"repeated_reversal_count"`
+	InDoubt        int           `json:"in_doubt_count"`
+	Entries        int           `json:"entry_count"`
+	Balance        money.Decimal `json:"balance"`
+	Expected       money.Decimal `json:"expected"`
+	Currency       string        `json:"currency"`
+	ElapsedSeconds float64       `json:"elapsed_seconds"`
+}
+
+func newCrashJSON(r resilience.CrashReport) crashJSON {
+	return crashJSON{Seed: r.Seed, Kills: r.Kills, Sales: r.Sales, Reversals: r.Reversals, Repeats: r.Repeats,
+		InDoubt: r.InDoubt, Entries: r.Entries, Balance: money.Decimal(r.Balance), Expected: money.Decimal(r.Expected),
+		Currency: money.Currency, ElapsedSeconds: r.Elapsed.Seconds()}
 }

@@ -97,7 +97,7 @@ func TestHostCommand(t *testing.T) {
 	}
 	out.Reset()
 	if code := Main(context.Background(), []string{"ledger", "--db", db, "statement", "--merchant", "123456789012345",
-		"--period", "month", "--date", time.Now().Format("2006-01-02"), "--json"}, &Env{Stdout: &out, Stderr: &out}); code != 0 || !strings.Contains(out.String(), `"Count": 1`) {
+		"--period", "month", "--date", time.Now().Format("2006-01-02"), "--json"}, &Env{Stdout: &out, Stderr: &out}); code != 0 || !strings.Contains(out.String(), `"sales_count": 1`) {
 		t.Errorf("statement exit %d:\n%s", code, out.String())
 	}
 }

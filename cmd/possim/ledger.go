@@ -105,7 +105,7 @@ func ledgerStatement(ctx context.Context, led *ledger.Ledger, args []string, env
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return enc.Encode(newStatementJSON(st))
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "Statement\t%s %s\n", st.MerchantID, st.Name)

@@ -29,7 +29,7 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
 	timeout := fs.Duration("timeout", 5*time.Second, "response timeout per request")
-	window := fs.Duration("window", 0, "also report latency per window of this `long` (soak runs: is p99 steady?)")
+	window := fs.Duration("window", 0, "also report latency per window of this length (soak runs: is p99 steady?)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

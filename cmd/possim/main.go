@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // command is one subcommand: run gets the arguments after its name.
@@ -76,6 +77,9 @@ func Main(ctx context.Context, args []string, env *Env) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(env.Stderr, "possim: unknown command %q\n\n", args[0])
@@ -111,23 +115,48 @@ func usage(w io.Writer) {
 }
 
 // newFlagSet makes a subcommand's flag set whose -h shows the example.
+// Every subcommand gets its flags here, so they all answer a bad flag the
+// same way (parseFlags) and show durations as durations in -h.
 func newFlagSet(env *Env, name, example string) *flag.FlagSet {
 	fs := flag.NewFlagSet("possim "+name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "usage: possim %s [flags]\n\nexample:\n  %s\n\nflags:\n", name, strings.TrimSpace(example))
+		durationPlaceholders(fs)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parseFlags parses args, turning a flag error into a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+// durationPlaceholders drops the backquotes from duration flags' usage, so
+// that PrintDefaults names their value "duration" (a backquoted word in
+// the usage would replace it: "-idle-timeout long").
+func durationPlaceholders(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		if g, ok := f.Value.(flag.Getter); ok {
+			if _, ok := g.Get().(time.Duration); ok {
+				f.Usage = strings.ReplaceAll(f.Usage, "`", "")
+			}
 		}
-		return &exitError{code: 2, err: err}
+	})
+}
+
+// parseFlags parses args. -h prints the usage; any other flag error is
+// one line naming the flag plus where the usage is, not the whole usage
+// (the flag package would print both, and Main the error once more).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
 	}
-	return nil
+	return &exitError{code: 2, err: fmt.Errorf("%w\nrun '%s -h' for usage", err, fs.Name())}
 }

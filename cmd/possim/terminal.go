@@ -212,9 +212,9 @@ func termRun(ctx context.Context, term *terminal.Terminal, cmd string, f termFla
 		if f.amount == "" {
 			return 0, nil
 		}
-		v, err := money.Parse(f.amount)
+		v, err := money.ParsePositive(f.amount)
 		if err != nil {
-			return 0, fmt.Errorf("%w: --amount %q: %v", terminal.ErrBadRequest, f.amount, err)
+			return 0, fmt.Errorf("%w: --amount: %v", terminal.ErrBadRequest, err)
 		}
 		return v, nil
 	}

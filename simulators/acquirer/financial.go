@@ -109,6 +109,9 @@ func (h *Host) authorise(ctx context.Context, r *req, kind ledger.Kind, p *Fault
 	}
 	e := h.entry(r, kind, "")
 	e.PANMasked = card.MaskPAN(pan)
+	if kind == ledger.KindQR {
+		e.PANMasked = card.MaskPaymentCode(pan)
+	}
 	if a == nil {
 		e.RespCode = iso.RCInvalidCard
 		_, code := h.record(ctx, e)

@@ -91,7 +91,7 @@ func newIssuer(p *profile.Profile, refKey []byte) (*issuer, error) {
 		is.byPAN[c.PAN], is.byAlias[c.Alias], is.byRef[a.ref] = a, a, a
 	}
 	for _, w := range p.Wallets {
-		a := &account{lock: make(chan struct{}, 1), alias: "wallet:" + w.Name, pan: w.Code, masked: card.MaskPAN(w.Code),
+		a := &account{lock: make(chan struct{}, 1), alias: "wallet:" + w.Name, pan: w.Code, masked: card.MaskPaymentCode(w.Code),
 			ref: is.ref(w.Code), wallet: true, limit: int64(w.Balance), status: "active"}
 		is.wallets[w.Code], is.byRef[a.ref] = a, a
 	}

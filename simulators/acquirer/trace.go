@@ -87,7 +87,7 @@ func MaskedFields(m *iso8583.Message) map[string]string {
 			s = card.MaskPAN(s)
 		case 48:
 			if len(s) >= 12 && digits(s) {
-				s = card.MaskPAN(s)
+				s = card.MaskPaymentCode(s)
 			}
 		case 62:
 			if len(s) == 38 {

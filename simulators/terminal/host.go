@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/moov-io/iso8583"
@@ -137,15 +136,7 @@ func maskField(id int, v string) string {
 		}
 		return v
 	case 48:
-		return maskCode(v)
+		return card.MaskPaymentCode(v)
 	}
 	return v
-}
-
-// maskCode keeps the first 4 and last 4 characters of a payment code.
-func maskCode(c string) string {
-	if len(c) <= 8 {
-		return strings.Repeat("*", len(c))
-	}
-	return c[:4] + strings.Repeat("*", len(c)-8) + c[len(c)-4:]
 }

@@ -70,7 +70,7 @@ func (t *Terminal) qr(ctx context.Context, items []Item, amount int64, code stri
 			return t.failed(x, err)
 		}
 	}
-	x.PaymentCode = maskCode(code)
+	x.PaymentCode = card.MaskPaymentCode(code)
 	x.EntryMode = iso.EntryQR + "2"
 	msg := t.financial(iso.MTIFinancialRequest, iso.ProcQRPurchase, x)
 	msg.EntryMode = x.EntryMode
