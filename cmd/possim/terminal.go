@@ -204,14 +204,6 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 	defer term.Close()
 
 	runErr := termRun(ctx, term, cmd, f, prof, out)
-	if devs.atc != nil && f.card != "" {
-		// The card counted this run's transactions whatever became of them.
-		if n := devs.atc.lastATC(); n > 0 {
-			if err := term.SetCardATC(context.WithoutCancel(ctx), f.card, n); err != nil {
-				out.Alerts = append(out.Alerts, "card counter not saved: "+err.Error())
-			}
-		}
-	}
 	out.Hints = termHints(runErr, f, fresh, out.signedOn, term)
 	if ctx.Err() != nil && runErr != nil {
 		runErr = fmt.Errorf("interrupted: %w", runErr)
@@ -396,7 +388,6 @@ type termDevices struct {
 	scanner     terminal.Scanner
 	cardTimeout time.Duration
 	operator    func(display string)
-	atc         *atcReader // in-process cards only
 	closers     []io.Closer
 }
 
@@ -466,7 +457,8 @@ func termOpenDevices(f termFlags, prof *profile.Profile, log *slog.Logger, env *
 	d.printer = printer.NewDriver(pos)
 	d.closers = append(d.closers, pos, pr)
 
-	// The cards carry on counting from where the state file left them.
+	// The cards go on counting from where the state file left them: made
+	// afresh at each run, they would otherwise repeat their cryptograms.
 	cards := cardreader.CardsFromProfile(prof.Cards)
 	for i := range cards {
 		cards[i].ATC = cardATC[cards[i].Alias]
@@ -479,8 +471,7 @@ func termOpenDevices(f termFlags, prof *profile.Profile, log *slog.Logger, env *
 	dev, pos = serial.Pipe()
 	reader.Attach(dev)
 	rd := cardreader.NewDriver(pos, cardreader.DriverConfig{Logger: log})
-	d.atc = &atcReader{CardReader: rd}
-	d.reader = d.atc
+	d.reader = rd
 	d.closers = append(d.closers, rd, reader)
 
 	pad, err := pinpad.New(pinpad.Config{MasterKey: prof.Keys.TMK(), Logger: log})

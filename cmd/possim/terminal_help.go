@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,11 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/possim/possim/card"
 	"github.com/possim/possim/simulators/acquirer"
 	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/simulators/terminal"
-	"github.com/possim/possim/virtualdevices/cardreader"
 )
 
 // seedFlag is --seed: unset means fresh randomness at every run.
@@ -37,33 +34,6 @@ func (s *seedFlag) Set(v string) error {
 	}
 	s.v, s.set = n, true
 	return nil
-}
-
-// atcReader notes the application transaction counter (9F36) of every chip
-// read, so that the counter of the in-process virtual card can be kept in
-// the state file: the card is made afresh at each run.
-type atcReader struct {
-	terminal.CardReader
-	mu   sync.Mutex
-	last uint16
-}
-
-func (r *atcReader) WaitCard(ctx context.Context, req cardreader.Request) (cardreader.Read, error) {
-	rd, err := r.CardReader.WaitCard(ctx, req)
-	if err == nil && len(rd.ICC) > 0 {
-		if icc, _, perr := card.ParseICCData(rd.ICC); perr == nil {
-			r.mu.Lock()
-			r.last = max(r.last, icc.ATC)
-			r.mu.Unlock()
-		}
-	}
-	return rd, err
-}
-
-func (r *atcReader) lastATC() uint16 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.last
 }
 
 // waitNotices tells the user at the keyboard what a terminal on real

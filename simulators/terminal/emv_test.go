@@ -127,34 +127,32 @@ func TestOldSealedCardsStillRead(t *testing.T) {
 	if x := tm.data.Log[0]; x.pan != "4761739001010010" || x.expiry != "3012" {
 		t.Fatalf("old record read as %q %q", x.pan, x.expiry)
 	}
-	if err := tm.SetCardATC(bg, "visa-credit", 3); err != nil {
-		t.Fatal(err)
-	}
+	_, _ = tm.PowerOn(bg) // saves, with devices missing
 	if s := st.s.Cards["txn:000005"]; !strings.HasPrefix(s, sealPrefix) {
 		t.Errorf("old record not sealed again at the next save: %q", s)
 	}
 }
 
-func TestCardATCKeptAndNeverLowered(t *testing.T) {
-	l := newLab(t)
+// The terminal keeps the counter of each card it reads, across restarts.
+func TestCardATCKept(t *testing.T) {
 	st := &memStore{}
-	tm, err := New(Config{Profile: l.p, Dial: l.dial, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range []uint16{4, 2} {
-		if err := tm.SetCardATC(bg, "visa-credit", v); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t, func(c *Config) { c.Store = st })
+		l.ready()
+		l.sale(1000)
+		l.sale(1000)
+		l.reader.Remove()
+		l.reader.Swipe("swipe-only")
+		if _, err := l.term.Sale(bg, SaleRequest{Amount: 100, Signature: true}); err != nil {
 			t.Fatal(err)
 		}
+	})
+	l := newLab(t, func(c *Config) { c.Store = st })
+	if got := l.term.CardATC("visa-credit"); got != 2 {
+		t.Errorf("visa-credit ATC after restart %d, want 2", got)
 	}
-	tm.Close()
-	tm, err = New(Config{Profile: l.p, Dial: l.dial, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tm.Close()
-	if got := tm.CardATC("visa-credit"); got != 4 {
-		t.Errorf("ATC after restart %d, want 4", got)
+	if got := l.term.CardATC("swipe-only"); got != 0 {
+		t.Errorf("a swiped card has ATC %d", got)
 	}
 }
 

@@ -303,6 +303,7 @@ func (t *Terminal) readCard(ctx context.Context, amount int64, txnType byte, mod
 		})
 		switch {
 		case err == nil:
+			t.noteATC(rd)
 			if rd.Entry == cardreader.EntrySwipe && fallback {
 				rd.Entry = cardreader.EntryFallback
 			}

@@ -35,10 +35,8 @@ type Saved struct {
 	Last       []QueuedReceipt   `json:"last_receipt,omitempty"`
 	Settled    []SettleResult    `json:"settled,omitempty"`
 	Cards      map[string]string `json:"cards,omitempty"` // "txn:STAN" or "rev:STAN" -> sealed PAN and expiry
-	// CardATC is the application transaction counter of each virtual card
-	// possim terminal presents in-process, by alias: those cards live only
-	// while the command runs, and a card whose counter started again at 1
-	// would send cryptograms the issuer already saw (see SetCardATC).
+	// CardATC is the highest application transaction counter read from
+	// each card of the profile, by alias (see Terminal.CardATC).
 	CardATC map[string]uint16 `json:"card_atc,omitempty"`
 }
 
