@@ -68,7 +68,7 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 	fs.StringVar(&f.devices, "devices", "", "device `DIR` of possim devices (cardreader, pinpad, printer, scanner ptys); default: virtual devices in-process")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "host response `TIMEOUT`; no answer in time means a reversal")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object")
-	fs.StringVar(&f.state, "state", "possim-terminal.json", "terminal state `FILE` (STAN, batch, log, pending reversals, queued receipts)")
+	fs.StringVar(&f.state, "state", "possim-terminal.json", "terminal state `FILE` (STAN, batch, session, log, pending reversals, queued receipts, card counters); one per terminal ID")
 	fs.StringVar(&f.spec, "spec", "possim87", "ISO 8583 spec `NAME` or moov spec file")
 	fs.StringVar(&f.profile, "profile", "", "profile `FILE` (default: the embedded default profile)")
 	fs.BoolVar(&f.verbose, "v", false, "show every display text and message on stderr")
