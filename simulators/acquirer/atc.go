@@ -15,17 +15,28 @@ import (
 // was, so it is a replay. ISO 8583:1987 63 is "security violation".
 const RCReplayedCryptogram = iso.RCSecurityViolation
 
-// checkATC accepts the counter of a verified cryptogram, durably, or says
-// why it is a replay; a.lock is held. Every cryptogram that verifies uses
-// its counter up, whatever the rules decide next, as on a real card.
+// checkATC accepts the counter of a verified cryptogram or says why it is
+// a replay; a.lock is held. Every cryptogram that verifies uses its counter
+// up, whatever the rules decide next, as on a real card. The last accepted
+// counter is read from the ledger at the card's first chip transaction and
+// kept with the account; the new one is queued to the ledger ahead of the
+// journal entry of this authorisation, so it is durable before the answer
+// leaves.
 func (a *account) checkATC(ctx context.Context, led *ledger.Ledger, atc uint16, now time.Time) (code, note string, err error) {
-	ok, last, err := led.AcceptATC(ctx, a.ref, atc, now)
-	if err != nil {
-		return "", "", fmt.Errorf("checking the ATC of card %s: %w", a.masked, err)
+	if !a.atcLoaded {
+		last, ok, err := led.LastATC(ctx, a.ref)
+		if err != nil {
+			return "", "", fmt.Errorf("reading the last ATC of card %s: %w", a.masked, err)
+		}
+		a.atc, a.atcSeen, a.atcLoaded = last, ok, true
 	}
-	if !ok {
-		return RCReplayedCryptogram, fmt.Sprintf("replayed cryptogram: ATC %d is not above %d, the last accepted for this card", atc, last), nil
+	if a.atcSeen && atc <= a.atc {
+		return RCReplayedCryptogram, fmt.Sprintf("replayed cryptogram: ATC %d is not above %d, the last accepted for this card", atc, a.atc), nil
 	}
+	if err := led.RaiseATC(ctx, a.ref, atc, now); err != nil {
+		return "", "", fmt.Errorf("recording the ATC of card %s: %w", a.masked, err)
+	}
+	a.atc, a.atcSeen = atc, true
 	return "", "", nil
 }
 

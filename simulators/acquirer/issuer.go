@@ -57,6 +57,10 @@ type account struct {
 	reserved int64 // approvals decided but not yet journaled
 	resCount int
 	inflight int
+	// the last accepted EMV transaction counter (9F36), see checkATC
+	atc       uint16
+	atcSeen   bool // a counter was accepted
+	atcLoaded bool // atc and atcSeen hold the ledger's record
 }
 
 func (a *account) acquire() { a.lock <- struct{}{} }

@@ -21,41 +21,37 @@ CREATE TABLE IF NOT EXISTS card_atc (
 ) WITHOUT ROWID;
 `
 
-// AcceptATC records atc as the last accepted counter of the card cardRef if
-// it is above the one recorded, durably, before it returns. accepted is
-// false when it is not (the cryptogram is a replay); last is the counter
-// recorded before the call (0: none).
-func (l *Ledger) AcceptATC(ctx context.Context, cardRef string, atc uint16, now time.Time) (accepted bool, last uint16, err error) {
+// RaiseATC makes atc the last accepted counter of the card cardRef, unless
+// a higher one is recorded. It returns once the write is queued, not
+// committed: the committer keeps the order of its queue, so the write is
+// durable by the time anything recorded after it is (a host raises the ATC,
+// then journals the authorisation, then answers). A failure of the write
+// itself is logged.
+func (l *Ledger) RaiseATC(ctx context.Context, cardRef string, atc uint16, now time.Time) error {
 	if cardRef == "" {
-		return false, 0, fmt.Errorf("%w: accepting an ATC: no card reference", ErrInvalid)
+		return fmt.Errorf("%w: raising an ATC: no card reference", ErrInvalid)
 	}
-	err = l.do(ctx, func(w *writer) error {
-		// Set on every run: a group commit that rolls back runs this again.
-		accepted, last = false, 0
-		var prev int64
-		err := w.conn.QueryRowContext(w.bg, "SELECT atc FROM card_atc WHERE card_ref = ?", cardRef).Scan(&prev)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return l.fileErr("reading the last ATC of a card", err)
-		default:
-			last = uint16(prev)
+	r := &request{done: make(chan struct{}, 1), op: func(w *writer) error {
+		_, err := w.conn.ExecContext(w.bg, `INSERT INTO card_atc (card_ref, atc, time_ns) VALUES (?,?,?)
+			ON CONFLICT (card_ref) DO UPDATE SET atc = excluded.atc, time_ns = excluded.time_ns
+			WHERE excluded.atc > card_atc.atc`, cardRef, int64(atc), now.UnixNano())
+		if err != nil {
+			err = l.fileErr("recording the ATC of a card", err)
+			l.log.Error("ledger: ATC not recorded", "err", err)
 		}
-		if err == nil && atc <= last {
-			return nil
-		}
-		if _, err := w.conn.ExecContext(w.bg, `INSERT INTO card_atc (card_ref, atc, time_ns) VALUES (?,?,?)
-			ON CONFLICT (card_ref) DO UPDATE SET atc = excluded.atc, time_ns = excluded.time_ns`,
-			cardRef, int64(atc), now.UnixNano()); err != nil {
-			return l.fileErr("recording the ATC of a card", err)
-		}
-		accepted = true
+		return err
+	}}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	select {
+	case l.reqs <- r:
 		return nil
-	})
-	if err != nil {
-		return false, 0, err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return accepted, last, nil
 }
 
 // LastATC is the last accepted counter of the card cardRef; ok is false
