@@ -1,13 +1,17 @@
 package acquirer
 
 import (
+	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/possim/possim/card"
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/iso"
+	"github.com/possim/possim/simulators/ledger"
 )
 
 // chipATC adds field 55 with a correct ARQC made at counter atc.
@@ -84,5 +88,46 @@ func TestReplayedCryptogramDeclined(t *testing.T) {
 	f := tm2.sale(visa, 100)
 	if got := rc(tm2.mustSend(f)); got != "00" {
 		t.Errorf("swiped sale answered %s", got)
+	}
+}
+
+// BenchmarkChipSale is one chip sale after another on one card, through
+// dispatch with a durable ledger (synchronous=FULL): ARQC check, replay
+// check and journal; the magstripe run sends the same sales without field
+// 55, for comparison: the replay check adds no commit of its own.
+func BenchmarkChipSale(b *testing.B) {
+	for _, chip := range []bool{true, false} {
+		b.Run(map[bool]string{true: "chip", false: "magstripe"}[chip], func(b *testing.B) {
+			ctx := context.Background()
+			l, err := ledger.Open(ctx, filepath.Join(b.TempDir(), "b.db"), ledger.Options{Synchronous: "FULL"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			h, err := New(ctx, Config{Profile: benchProfile(), Ledger: l, Now: func() time.Time { return testNow }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			raws := make([][]byte, b.N)
+			for i := range raws {
+				f := benchSale(i)
+				if chip {
+					chipATC(b, f, 100, uint16(i%65535+1), byte(i))
+				}
+				m, _ := iso.NewMessage(f)
+				raws[i], _ = m.Pack()
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				m, err := h.reader.unpack(raws[i])
+				if err != nil {
+					b.Fatal(err)
+				}
+				if resp := h.dispatch(h.parse(m, iso.MTIFinancialRequest), nil); rc(resp) != "00" {
+					b.Fatalf("sale %d answered %s", i, rc(resp))
+				}
+			}
+		})
 	}
 }
