@@ -259,7 +259,17 @@ func (l *Lab) startDevices() (*drivers, error) {
 		pr := printer.New(printer.Config{Name: "printer", Chinese: cfg.Profile.Locale == "zh", Now: cfg.Now,
 			Logger:  cfg.Logger.With("part", "printer"),
 			OnEvent: func(e printer.Event) { dev("printer")(e.Kind, e.Detail) }})
-		rd, err := cardreader.New(cardreader.Config{Cards: cardreader.CardsFromProfile(cfg.Profile.Cards),
+		cards := cardreader.CardsFromProfile(cfg.Profile.Cards)
+		if cfg.TerminalStore != nil {
+			// Against a host that outlives the lab the cards go on counting
+			// from the terminal's state, or their cryptograms would repeat.
+			if st, err := cfg.TerminalStore.Load(); err == nil && st != nil {
+				for i := range cards {
+					cards[i].ATC = st.CardATC[cards[i].Alias]
+				}
+			}
+		}
+		rd, err := cardreader.New(cardreader.Config{Cards: cards,
 			IssuerMasterKey: cfg.Profile.Keys.IMK(), Logger: cfg.Logger.With("part", "cardreader"),
 			Rand:    rand.New(rand.NewPCG(cfg.Seed, 2)),
 			OnEvent: func(e cardreader.Event) { dev("cardreader")(e.Kind, e.Detail) }})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand"
 	"net"
 	"os"
 	"path/filepath"
@@ -51,6 +52,10 @@ type termFlags struct {
 	host, devices, state, spec, profile string
 	timeout                             time.Duration
 	json, verbose                       bool
+	seed                                seedFlag
+	// waitHint is how long --devices waits for a card or PIN before it
+	// says how to give one.
+	waitHint time.Duration
 
 	amount, items, card, entry, pin, method, code, stan string
 	signature, acceptPartial, scan                      bool
@@ -63,10 +68,12 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 	fs.StringVar(&f.devices, "devices", "", "device `DIR` of possim devices (cardreader, pinpad, printer, scanner ptys); default: virtual devices in-process")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "host response `TIMEOUT`; no answer in time means a reversal")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object")
-	fs.StringVar(&f.state, "state", "possim-terminal.json", "terminal state `FILE` (STAN, batch, log, pending reversals, queued receipts)")
+	fs.StringVar(&f.state, "state", "possim-terminal.json", "terminal state `FILE` (STAN, batch, session, log, pending reversals, queued receipts, card counters); one per terminal ID")
 	fs.StringVar(&f.spec, "spec", "possim87", "ISO 8583 spec `NAME` or moov spec file")
 	fs.StringVar(&f.profile, "profile", "", "profile `FILE` (default: the embedded default profile)")
 	fs.BoolVar(&f.verbose, "v", false, "show every display text and message on stderr")
+	fs.Var(&f.seed, "seed", "seed `N` for the unpredictable numbers (9F37) of chip reads, to replay a run; default: fresh randomness")
+	f.waitHint = 5 * time.Second
 	fs.StringVar(&f.amount, "amount", "", "`AMOUNT` in major units, 12.34")
 	fs.StringVar(&f.items, "items", "", "basket `CODE[xQTY],...` (barcode or product name)")
 	fs.StringVar(&f.card, "card", "", "card `ALIAS` of the profile, presented on the virtual reader")
@@ -116,18 +123,39 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 		return usageErr("--timeout must be positive, got %v", f.timeout)
 	}
 
-	out := &termOutput{Command: cmd}
+	out := &termOutput{Command: cmd, Currency: prof.Currency}
 	level := slog.LevelWarn
 	if f.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 
-	devs, err := termOpenDevices(f, prof, log, env, out)
+	if dir := filepath.Dir(f.state); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return usageErr("--state %s: %v", f.state, err)
+		}
+	}
+	saved, err := terminal.FileStore(f.state).Load()
+	if err != nil {
+		return usageErr("--state: %v", err)
+	}
+	// Fresh: nothing was ever traded with this state file.
+	fresh := saved == nil || len(saved.Log) == 0
+	var cardATC map[string]uint16
+	if saved != nil {
+		cardATC = saved.CardATC
+	}
+
+	devs, err := termOpenDevices(f, prof, log, env, out, cardATC)
 	if err != nil {
 		return err
 	}
 	defer devs.close()
+	var waits *waitNotices
+	if f.devices != "" {
+		waits = &waitNotices{w: env.Stderr, dir: f.devices, after: f.waitHint}
+		defer waits.stop()
+	}
 
 	var evMu sync.Mutex
 	cfg := terminal.Config{
@@ -150,6 +178,9 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 		OnEvent: func(e terminal.Event) {
 			evMu.Lock()
 			defer evMu.Unlock()
+			if waits != nil {
+				waits.event(e)
+			}
 			switch e.Kind {
 			case terminal.EventReceipt:
 				out.Receipts = append(out.Receipts, e.Text)
@@ -163,18 +194,25 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 			}
 		},
 	}
-	if dir := filepath.Dir(f.state); dir != "" {
-		if _, err := os.Stat(dir); err != nil {
-			return usageErr("--state %s: %v", f.state, err)
-		}
+	if f.seed.set {
+		cfg.Rand = rand.New(rand.NewSource(f.seed.v))
 	}
 	term, err := terminal.New(cfg)
 	if err != nil {
-		return usageErr("%v", err)
+		return usageErr("--state %s: %v", f.state, err)
 	}
 	defer term.Close()
 
 	runErr := termRun(ctx, term, cmd, f, prof, out)
+	out.Hints = termHints(runErr, f, fresh, out.signedOn, term)
+	if ctx.Err() != nil && runErr != nil {
+		runErr = fmt.Errorf("interrupted: %w", runErr)
+		if x := out.Txn; x != nil && x.STAN == "" {
+			out.Hints = append(out.Hints, "interrupted (Ctrl-C): nothing was sent to the host")
+		} else if x != nil {
+			out.Hints = append(out.Hints, "interrupted (Ctrl-C) with STAN "+x.STAN+" under way: see possim terminal log and any pending reversal")
+		}
+	}
 	out.Display = term.Display()
 	out.PendingReversals = term.PendingReversals()
 	out.Batch = term.Batch()
@@ -217,6 +255,17 @@ func termRun(ctx context.Context, term *terminal.Terminal, cmd string, f termFla
 			return 0, fmt.Errorf("%w: --amount: %v", terminal.ErrBadRequest, err)
 		}
 		return v, nil
+	}
+	switch cmd {
+	case "sale", "qr", "void", "refund", "preauth", "completion", "settle":
+		if !term.SignedOn() {
+			// A real terminal signs on at power-on when it has no session.
+			if err := term.SignOn(ctx); err != nil {
+				return fmt.Errorf("signing on at power-on: %w", err)
+			}
+			out.signedOn = true
+			out.Notes = append(out.Notes, fmt.Sprintf("signed on to %s as terminal %s: the state file %s had no session", f.host, term.ID(), f.state))
+		}
 	}
 	switch cmd {
 	case "signon":
@@ -348,7 +397,7 @@ func (d *termDevices) close() {
 	}
 }
 
-func termOpenDevices(f termFlags, prof *profile.Profile, log *slog.Logger, env *Env, out *termOutput) (*termDevices, error) {
+func termOpenDevices(f termFlags, prof *profile.Profile, log *slog.Logger, env *Env, out *termOutput, cardATC map[string]uint16) (*termDevices, error) {
 	d := &termDevices{operator: func(string) {}}
 	if !f.verbose {
 		// In-process devices report link ends at exit; only -v shows them.
@@ -408,7 +457,13 @@ func termOpenDevices(f termFlags, prof *profile.Profile, log *slog.Logger, env *
 	d.printer = printer.NewDriver(pos)
 	d.closers = append(d.closers, pos, pr)
 
-	reader, err := cardreader.New(cardreader.Config{Cards: cardreader.CardsFromProfile(prof.Cards), IssuerMasterKey: prof.Keys.IMK(), Logger: log})
+	// The cards go on counting from where the state file left them: made
+	// afresh at each run, they would otherwise repeat their cryptograms.
+	cards := cardreader.CardsFromProfile(prof.Cards)
+	for i := range cards {
+		cards[i].ATC = cardATC[cards[i].Alias]
+	}
+	reader, err := cardreader.New(cardreader.Config{Cards: cards, IssuerMasterKey: prof.Keys.IMK(), Logger: log})
 	if err != nil {
 		d.close()
 		return nil, usageErr("%v", err)
@@ -518,6 +573,9 @@ type termOutput struct {
 	PendingReversals []terminal.Reversal    `json:"pending_reversals,omitempty"`
 	Batch            int                    `json:"batch"`
 	Notes            []string               `json:"notes,omitempty"`
+	Hints            []string               `json:"hints,omitempty"` // what probably happened, when the answer points at the terminal's state
+	Currency         string                 `json:"-"`
+	signedOn         bool                   // signed on by this run
 }
 
 func termPrint(w io.Writer, o *termOutput, asJSON bool) {
@@ -547,9 +605,18 @@ func termPrint(w io.Writer, o *termOutput, asJSON bool) {
 		if !x.Approved() {
 			amount = x.Requested
 		}
-		fmt.Fprintf(w, "%s %s: %s %s  STAN %s", strings.ToUpper(string(x.Kind)), x.Status, x.Currency, money.FormatGrouped(amount), x.STAN)
+		cur := firstOf(x.Currency, o.Currency)
+		fmt.Fprintf(w, "%s %s: %s %s", strings.ToUpper(string(x.Kind)), x.Status, cur, money.FormatGrouped(amount))
+		if x.STAN != "" {
+			fmt.Fprintf(w, "  STAN %s", x.STAN)
+		} else {
+			fmt.Fprint(w, "  (nothing sent to the host)")
+		}
 		if x.AuthCode != "" {
-			fmt.Fprintf(w, "  AUTH %s  RRN %s", x.AuthCode, x.RRN)
+			fmt.Fprintf(w, "  AUTH %s", x.AuthCode)
+		}
+		if x.RRN != "" {
+			fmt.Fprintf(w, "  RRN %s", x.RRN)
 		}
 		if x.Settlement != "" {
 			fmt.Fprintf(w, "  settlement %s", x.Settlement)
@@ -579,6 +646,9 @@ func termPrint(w io.Writer, o *termOutput, asJSON bool) {
 	}
 	if o.Display != "" {
 		fmt.Fprintln(w, "display:", o.Display)
+	}
+	for _, h := range o.Hints {
+		fmt.Fprintln(w, "hint:", h)
 	}
 }
 

@@ -56,8 +56,13 @@ func TestTerminalCLI(t *testing.T) {
 	host := termHost(t)
 	state := filepath.Join(t.TempDir(), "term.json")
 
-	if code, out := termCLI(t, host, state, "sale", "--amount", "1.00", "--card", "visa-credit", "--pin", "1234"); code != 1 || !strings.Contains(out, "PLEASE SIGN ON") {
+	// A terminal with no session signs on at power-on, and says so.
+	if code, out := termCLI(t, host, state, "sale", "--amount", "1.00", "--card", "visa-credit", "--pin", "1234"); code != 0 ||
+		!strings.Contains(out, "note: signed on to "+host+" as terminal ") || !strings.Contains(out, "SALE approved") {
 		t.Fatalf("sale before sign-on: exit %d\n%s", code, out)
+	}
+	if _, out := termCLI(t, host, state, "sale", "--amount", "1.00", "--card", "visa-credit", "--pin", "1234"); strings.Contains(out, "signed on") {
+		t.Errorf("signed on again with a session in the state file:\n%s", out)
 	}
 	if code, out := termCLI(t, host, state, "signon"); code != 0 || !strings.Contains(out, "SIGNED ON") {
 		t.Fatalf("signon: exit %d\n%s", code, out)

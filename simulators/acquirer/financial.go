@@ -136,6 +136,7 @@ func (h *Host) authorise(ctx context.Context, r *req, kind ledger.Kind, p *Fault
 	partial := p != nil && p.Action == ActPartial
 	a.acquire()
 	d, err := a.authorise(ctx, h.led, &c)
+	h.noteDecision(r, a, d)
 	if err != nil {
 		a.release()
 		h.log.Error("reading card usage", "card", a.masked, "err", err)

@@ -57,6 +57,10 @@ type account struct {
 	reserved int64 // approvals decided but not yet journaled
 	resCount int
 	inflight int
+	// the last accepted EMV transaction counter (9F36), see checkATC
+	atc       uint16
+	atcSeen   bool // a counter was accepted
+	atcLoaded bool // atc and atcSeen hold the ledger's record
 }
 
 func (a *account) acquire() { a.lock <- struct{}{} }
@@ -172,6 +176,7 @@ type decision struct {
 	code string // "00" or a decline
 	sk   []byte // EMV session key when the ARQC verified
 	arqc []byte
+	note string // why, when the code alone does not say (a replay)
 }
 
 // cardCheck is the input of the issuer rules.
@@ -247,6 +252,14 @@ func (a *account) authorise(ctx context.Context, led *ledger.Ledger, c *cardChec
 		sk, err := card.VerifyARQC(c.imk, c.pan, r, arqc)
 		if err != nil || (!c.balance && r.Amount != c.amount) {
 			d.code = "05"
+			return d, nil
+		}
+		code, note, err := a.checkATC(ctx, led, r.ATC, c.now)
+		if err != nil {
+			return d, err
+		}
+		if code != "" {
+			d.code, d.note = code, note
 			return d, nil
 		}
 		d.sk, d.arqc = sk, arqc

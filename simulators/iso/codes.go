@@ -86,6 +86,7 @@ const (
 	RCNotPermittedCard   = "57"
 	RCNotPermittedTerm   = "58"
 	RCOverAmountLimit    = "61"
+	RCSecurityViolation  = "63"
 	RCOverFrequency      = "65"
 	RCPINTriesExceeded   = "75"
 	RCHostUnavailable    = "91"
@@ -112,6 +113,7 @@ var responseText = map[string]string{
 	RCNotPermittedCard:   "NOT PERMITTED TO CARDHOLDER",
 	RCNotPermittedTerm:   "NOT PERMITTED TO TERMINAL",
 	RCOverAmountLimit:    "EXCEEDS AMOUNT LIMIT",
+	RCSecurityViolation:  "SECURITY VIOLATION",
 	RCOverFrequency:      "EXCEEDS FREQUENCY LIMIT",
 	RCPINTriesExceeded:   "PIN TRIES EXCEEDED",
 	RCHostUnavailable:    "HOST UNAVAILABLE",

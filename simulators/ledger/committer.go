@@ -103,7 +103,7 @@ func (w *writer) init(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return l.fileErr("creating schema", err)
 	}
-	_, err = w.conn.ExecContext(ctx, schemaSQL+fmt.Sprintf("PRAGMA user_version = %d;", schemaVersion))
+	_, err = w.conn.ExecContext(ctx, schemaSQL+atcSchemaSQL+fmt.Sprintf("PRAGMA user_version = %d;", schemaVersion))
 	if err == nil {
 		_, err = w.conn.ExecContext(ctx, "COMMIT")
 	}

@@ -276,7 +276,9 @@ func (t *Terminal) Completion(ctx context.Context, req CompletionRequest) (*Txn,
 	t.show("COMPLETION " + money.FormatGrouped(x.Requested) + " OF STAN " + orig.STAN)
 	msg := t.referenced(iso.MTIAdvice, iso.ProcPurchase, x, orig)
 	msg.ConditionCode = "06"
-	x.AuthCode = orig.AuthCode
+	// The completion goes under the pre-authorisation's references unless
+	// the host's answer gives it its own (37, 38).
+	x.AuthCode, x.RRN = orig.AuthCode, orig.RRN
 	origSTAN := orig.STAN
 	got, err := t.authorise(ctx, x, msg, nil, false)
 	if err == nil {

@@ -2,7 +2,6 @@ package terminal
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"net"
@@ -82,12 +81,19 @@ func TestMaskFieldHidesSecrets(t *testing.T) {
 
 func TestSealRoundTrip(t *testing.T) {
 	key := profile.Default().Keys.TMK()
-	s := seal(key, "4761739001010010", "3012")
-	if pan, exp, ok := unseal(key, s); !ok || pan != "4761739001010010" || exp != "3012" {
+	aead, err := stateAEAD(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := seal(aead, "txn:000001", "4761739001010010", "3012")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pan, exp, ok := unseal(aead, key, "txn:000001", s); !ok || pan != "4761739001010010" || exp != "3012" {
 		t.Fatalf("unseal = %q %q %v", pan, exp, ok)
 	}
-	if raw, _ := hex.DecodeString(s); len(raw)%8 != 0 {
-		t.Errorf("sealed length %d", len(raw))
+	if _, _, ok := unseal(aead, key, "txn:000002", s); ok {
+		t.Errorf("a record opened under another name")
 	}
 }
 
@@ -98,6 +104,11 @@ func FuzzResponseFields(f *testing.F) {
 	f.Add("0040156C000000000600", []byte{0x91, 0x81}, "T1xx", "zz")
 	f.Add("", []byte{}, "", "")
 	key := profile.Default().Keys.TMK()
+	aead, err := stateAEAD(key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("", []byte{}, "", sealPrefix+"AAAA")
 	f.Fuzz(func(t *testing.T, f54 string, icc []byte, f63 string, sealed string) {
 		if v, ok := partialAmount(f54); ok && v < 0 {
 			t.Errorf("negative amount %d from %q", v, f54)
@@ -106,7 +117,7 @@ func FuzzResponseFields(f *testing.F) {
 			t.Errorf("ARPC of %d bytes, ARC %q", len(a), arc)
 		}
 		_ = settlementOf(f63)
-		_, _, _ = unseal(key, sealed)
+		_, _, _ = unseal(aead, key, "txn:000001", sealed)
 		_ = card.MaskPAN(sealed)
 	})
 }

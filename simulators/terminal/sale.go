@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -289,8 +290,7 @@ func (t *Terminal) readCard(ctx context.Context, amount int64, txnType byte, mod
 		if try == 0 {
 			t.show(fmt.Sprintf("%s %s  %s", t.cfg.Profile.Currency, money.FormatGrouped(amount), prompt(modes)))
 		}
-		var un [4]byte
-		t.cfg.Rand.Read(un[:])
+		un := t.unpredictable()
 		rd, err := t.cfg.Reader.WaitCard(ctx, cardreader.Request{
 			Amount:              amount,
 			Modes:               modes,
@@ -303,6 +303,7 @@ func (t *Terminal) readCard(ctx context.Context, amount int64, txnType byte, mod
 		})
 		switch {
 		case err == nil:
+			t.noteATC(rd)
 			if rd.Entry == cardreader.EntrySwipe && fallback {
 				rd.Entry = cardreader.EntryFallback
 			}
@@ -479,4 +480,20 @@ func firstNonEmpty(a ...string) string {
 		}
 	}
 	return ""
+}
+
+// unpredictable draws the terminal's unpredictable number (9F37) for one
+// chip read. The card's cryptogram covers it, so a number that repeats
+// lets a recorded cryptogram be replayed: it comes from crypto/rand unless
+// the configuration gives a seeded source.
+func (t *Terminal) unpredictable() [4]byte {
+	var un [4]byte
+	if t.cfg.Rand != nil {
+		t.cfg.Rand.Read(un[:])
+		return un
+	}
+	// crypto/rand.Read never returns an error (it crashes the program
+	// instead when the system has no randomness).
+	_, _ = crand.Read(un[:])
+	return un
 }

@@ -2,6 +2,12 @@ package terminal
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -29,6 +35,9 @@ type Saved struct {
 	Last       []QueuedReceipt   `json:"last_receipt,omitempty"`
 	Settled    []SettleResult    `json:"settled,omitempty"`
 	Cards      map[string]string `json:"cards,omitempty"` // "txn:STAN" or "rev:STAN" -> sealed PAN and expiry
+	// CardATC is the highest application transaction counter read from
+	// each card of the profile, by alias (see Terminal.CardATC).
+	CardATC map[string]uint16 `json:"card_atc,omitempty"`
 }
 
 // Store keeps a terminal's Saved state between runs.
@@ -81,24 +90,58 @@ func (f FileStore) Save(s *Saved) error {
 	return nil
 }
 
-// seal encrypts "PAN=YYMM" under key (3DES ECB, space padded).
-func seal(key []byte, pan, expiry string) string {
-	p := []byte(pan + "=" + expiry)
-	for len(p)%8 != 0 {
-		p = append(p, ' ')
+// sealPrefix marks a card record sealed with AES-GCM under a fresh nonce.
+// Records without it are the first format, 3DES ECB under the TMK, which
+// sealed the same card to the same text and so showed which transactions
+// shared a card; they are still read, and written again in this format at
+// the next save.
+const sealPrefix = "g1:"
+
+// stateAEAD is the cipher of the card records: AES-256-GCM under a key
+// derived from the terminal master key, kept apart from the TMK's own use
+// (wrapping the session PIN key) by the HKDF label.
+func stateAEAD(tmk []byte) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, tmk, nil, "possim terminal state card records", 32)
+	if err != nil {
+		return nil, fmt.Errorf("deriving the state key: %w", err)
 	}
-	out := make([]byte, 0, len(p))
-	for i := 0; i < len(p); i += 8 {
-		b, err := card.TDESEncrypt(key, p[i:i+8])
-		if err != nil {
-			return ""
-		}
-		out = append(out, b...)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("state key: %w", err)
 	}
-	return hex.EncodeToString(out)
+	return cipher.NewGCM(block)
 }
 
-func unseal(key []byte, s string) (pan, expiry string, ok bool) {
+// seal encrypts "PAN=YYMM" with a random nonce, so that two records of the
+// same card differ; the record's name ("txn:000012") is bound to it as
+// associated data, so records cannot be swapped between transactions.
+func seal(aead cipher.AEAD, name, pan, expiry string) (string, error) {
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(pan)+len(expiry)+1+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("sealing a card record: %w", err)
+	}
+	out := aead.Seal(nonce, nonce, []byte(pan+"="+expiry), []byte(name))
+	return sealPrefix + base64.RawStdEncoding.EncodeToString(out), nil
+}
+
+// unseal opens a record of either format.
+func unseal(aead cipher.AEAD, tmk []byte, name, s string) (pan, expiry string, ok bool) {
+	if rest, found := strings.CutPrefix(s, sealPrefix); found {
+		b, err := base64.RawStdEncoding.DecodeString(rest)
+		if err != nil || len(b) < aead.NonceSize() {
+			return "", "", false
+		}
+		p, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte(name))
+		if err != nil {
+			return "", "", false
+		}
+		return strings.Cut(string(p), "=")
+	}
+	return unsealECB(tmk, s)
+}
+
+// unsealECB reads a record of the first format (3DES ECB, space padded).
+func unsealECB(key []byte, s string) (pan, expiry string, ok bool) {
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b)%8 != 0 {
 		return "", "", false
@@ -115,33 +158,78 @@ func unseal(key []byte, s string) (pan, expiry string, ok bool) {
 	return pan, expiry, ok
 }
 
-// sealCards records the card numbers of the log and reversals in t.data.Cards.
-func (t *Terminal) sealCards() {
-	key := t.cfg.Profile.Keys.TMK()
+// sealCards records the card numbers of the log and reversals in
+// t.data.Cards. A record whose card is unchanged keeps its sealed text (a
+// fresh nonce at every save would only churn the file).
+func (t *Terminal) sealCards() error {
+	tmk := t.cfg.Profile.Keys.TMK()
+	aead, err := stateAEAD(tmk)
+	if err != nil {
+		return err
+	}
+	old := t.data.Cards
 	t.data.Cards = map[string]string{}
+	put := func(name, pan, expiry string) error {
+		if pan == "" {
+			return nil
+		}
+		if s, ok := old[name]; ok && strings.HasPrefix(s, sealPrefix) {
+			if p, e, ok := unseal(aead, tmk, name, s); ok && p == pan && e == expiry {
+				t.data.Cards[name] = s
+				return nil
+			}
+		}
+		s, err := seal(aead, name, pan, expiry)
+		if err != nil {
+			return err
+		}
+		t.data.Cards[name] = s
+		return nil
+	}
 	for _, x := range t.data.Log {
-		if x.pan != "" {
-			t.data.Cards["txn:"+x.STAN] = seal(key, x.pan, x.expiry)
+		if err := put("txn:"+x.STAN, x.pan, x.expiry); err != nil {
+			return err
 		}
 	}
 	for _, r := range t.data.Reversals {
-		if r.pan != "" {
-			t.data.Cards["rev:"+r.STAN] = seal(key, r.pan, r.expiry)
+		if err := put("rev:"+r.STAN, r.pan, r.expiry); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
-// unsealCards puts the card numbers back after a load.
-func (t *Terminal) unsealCards() {
-	key := t.cfg.Profile.Keys.TMK()
+// unsealCards puts the card numbers back after a load. A record that does
+// not open (another profile's keys, a damaged file) is an error: the
+// terminal could not void, refund or reverse that transaction.
+func (t *Terminal) unsealCards() error {
+	tmk := t.cfg.Profile.Keys.TMK()
+	aead, err := stateAEAD(tmk)
+	if err != nil {
+		return err
+	}
+	open := func(name string) (string, string, error) {
+		s, ok := t.data.Cards[name]
+		if !ok {
+			return "", "", nil
+		}
+		pan, expiry, ok := unseal(aead, tmk, name, s)
+		if !ok {
+			return "", "", fmt.Errorf("card record %s does not open with this profile's terminal master key", name)
+		}
+		return pan, expiry, nil
+	}
 	for i := range t.data.Log {
-		if s, ok := t.data.Cards["txn:"+t.data.Log[i].STAN]; ok {
-			t.data.Log[i].pan, t.data.Log[i].expiry, _ = unseal(key, s)
+		x := &t.data.Log[i]
+		if x.pan, x.expiry, err = open("txn:" + x.STAN); err != nil {
+			return err
 		}
 	}
 	for i := range t.data.Reversals {
-		if s, ok := t.data.Cards["rev:"+t.data.Reversals[i].STAN]; ok {
-			t.data.Reversals[i].pan, t.data.Reversals[i].expiry, _ = unseal(key, s)
+		r := &t.data.Reversals[i]
+		if r.pan, r.expiry, err = open("rev:" + r.STAN); err != nil {
+			return err
 		}
 	}
+	return nil
 }

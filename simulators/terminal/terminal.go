@@ -112,7 +112,10 @@ type Config struct {
 	// receipts are queued and prints them once it is ready.
 	PrinterPoll time.Duration
 
-	Now     func() time.Time
+	Now func() time.Time
+	// Rand draws the unpredictable number (9F37) of each chip read. Nil
+	// uses crypto/rand, so no two runs repeat it; give a seeded source only
+	// where a lab must replay a run exactly.
 	Rand    *rand.Rand
 	Logger  *slog.Logger
 	OnEvent func(Event)
@@ -199,9 +202,6 @@ func New(cfg Config) (*Terminal, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Rand == nil {
-		cfg.Rand = rand.New(rand.NewSource(1))
-	}
 	if cfg.Software == "" {
 		cfg.Software = term.Software
 	}
@@ -231,7 +231,9 @@ func New(cfg Config) (*Terminal, error) {
 			if t.data.Batch == 0 {
 				t.data.Batch = 1
 			}
-			t.unsealCards()
+			if err := t.unsealCards(); err != nil {
+				return nil, fmt.Errorf("terminal: loading state: %w (start clean with a new state file, see docs/terminal.md)", err)
+			}
 		}
 	}
 	t.publish()
@@ -382,8 +384,11 @@ func (t *Terminal) save() {
 	if t.cfg.Store == nil {
 		return
 	}
-	t.sealCards()
-	if err := t.cfg.Store.Save(&t.data); err != nil {
+	err := t.sealCards()
+	if err == nil {
+		err = t.cfg.Store.Save(&t.data)
+	}
+	if err != nil {
 		t.log.Error("saving state", "err", err)
 		t.alert("STATE NOT SAVED: " + err.Error())
 	}
