@@ -17,12 +17,14 @@ package main
 // surrounding spaces are ignored and `...` inside a line matches any text,
 // so timings and random values are written as `...`; a line that is only
 // `...` says lines were left out and matches nothing. ```sh and bare
-// blocks show no output and only their exit code is checked.
+// blocks show no output and only their exit code is checked. The report
+// files a `possim run` is told to write (--html, --format name:FILE) must
+// exist and not be empty afterwards.
 //
 // Environment: every block runs in its own temporary directory (the
 // commands of a block share it, so a block may sign on, then sell); paths
-// that exist in the repository (features/..., profile/default.yaml) point
-// at the repository, every other path lands in the temporary directory,
+// of the repository's inputs (features/..., profile/...) point at the
+// repository, every other path lands in the temporary directory,
 // where docFixtures are written first. A command that talks to a host
 // (any 127.0.0.1:PORT or :PORT argument) gets a possim host started for its
 // block on a free port with its ledger at host.db; a `possim ledger`
@@ -374,6 +376,8 @@ func TestDocCommands(t *testing.T) {
 					bad = fmt.Sprintf("exit %d, want %d", code, c.exit)
 				} else if miss := matchOutput(c.output, out); miss != "" {
 					bad = fmt.Sprintf("printed no line matching %q", miss)
+				} else if missing := docMissingReports(c.args); missing != "" {
+					bad = fmt.Sprintf("wrote no %s", missing)
 				}
 				switch {
 				case drift >= 0 && bad != "":
@@ -401,6 +405,33 @@ func TestDocCommands(t *testing.T) {
 		}
 	}
 	t.Logf("%d doc commands: %d ran, %d skipped, %d known drift", n, ran, skipped, drifted)
+}
+
+// docMissingReports names a report file a successful `possim run` was
+// asked to write (--html FILE, --format name:FILE) and did not.
+func docMissingReports(args []string) string {
+	if len(args) == 0 || args[0] != "run" {
+		return ""
+	}
+	var files []string
+	for i := 1; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--html":
+			files = append(files, args[i+1])
+		case "--format":
+			for _, f := range strings.Split(args[i+1], ",") {
+				if _, file, ok := strings.Cut(f, ":"); ok {
+					files = append(files, file)
+				}
+			}
+		}
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			return f
+		}
+	}
+	return ""
 }
 
 func docPrefix(list []struct{ prefix, reason string }, rest string) int {
@@ -441,6 +472,11 @@ var docServers = map[string]string{
 func runDocCommand(t *testing.T, root string, h *docHost, c *docCmd) (int, string) {
 	t.Helper()
 	args := append([]string(nil), c.args...)
+	for _, a := range args {
+		if a == ">" || a == "|" || a == "&&" || a == "<" || a == ";" {
+			t.Fatalf("%s: %s: the docs test runs no shell (%q); add a docSkips entry or split the line", c.where(), c.text, a)
+		}
+	}
 	server := docServers[args[0]]
 	if args[0] == "ledger" {
 		if _, err := os.Stat("host.db"); err != nil {
@@ -487,9 +523,11 @@ func runDocCommand(t *testing.T, root string, h *docHost, c *docCmd) (int, strin
 	}
 }
 
-// docInRepo: the path names something in the repository (features/...).
+// docInRepo: the path names an input of the repository: features/... or
+// profile/... (never an output a command could overwrite).
 func docInRepo(root, p string) bool {
-	if filepath.IsAbs(p) || strings.HasPrefix(p, "..") {
+	first, _, _ := strings.Cut(filepath.ToSlash(p), "/")
+	if first != "features" && first != "profile" {
 		return false
 	}
 	_, err := os.Stat(filepath.Join(root, p))
