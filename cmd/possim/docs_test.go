@@ -519,6 +519,9 @@ func runDocCommand(t *testing.T, root string, h *docHost, c *docCmd) (int, strin
 		cancel()
 		return <-done, out.String()
 	case code := <-done:
+		if code == 0 {
+			code = -1 // a server that ends by itself is not what the doc shows
+		}
 		return code, out.String() + "\n(exited before printing " + strconv.Quote(server) + ")"
 	}
 }
