@@ -25,7 +25,7 @@ import (
 	"github.com/possim/possim/virtualdevices/serial"
 )
 
-// Mode is how a lab joins its parts (DESIGN.md §2).
+// Mode is how a lab joins its parts (docs/architecture.md, "The three lab modes").
 type Mode string
 
 // The lab modes.

@@ -201,7 +201,7 @@ func (p *Profile) validate() error {
 		p.Locale = "en"
 	}
 	if p.Keys.TerminalMasterKey == "" && p.Keys.IssuerMasterKey == "" {
-		// The public test keys of DESIGN.md §9 unless the profile says otherwise.
+		// The public test keys of docs/architecture.md unless the profile says otherwise.
 		p.Keys = Keys{TerminalMasterKey: "0123456789ABCDEFFEDCBA9876543210", IssuerMasterKey: "00112233445566778899AABBCCDDEEFF"}
 	}
 	if p.Locale != "en" && p.Locale != "zh" {

@@ -2,7 +2,7 @@
 // QR wallets, products and test keys. Every part (host, devices, terminal,
 // harness) takes what it needs from a *Profile in its config, so one YAML
 // file describes a whole lab; Default returns the embedded profile of
-// DESIGN.md §9 that every command uses when given no file.
+// profile/default.yaml that every command uses when given no file.
 package profile
 
 import (
@@ -34,7 +34,7 @@ type Profile struct {
 	Products     []Product  `yaml:"products"`
 }
 
-// Keys are the public test keys of DESIGN.md §9, as hex.
+// Keys are the public test keys of docs/architecture.md, as hex.
 type Keys struct {
 	TerminalMasterKey string `yaml:"terminal_master_key"`
 	IssuerMasterKey   string `yaml:"issuer_master_key"`

@@ -403,7 +403,7 @@ func (w *World) stlPrinted(copyName, stan string) (string, error) {
 func settlementSteps() []Step {
 	d := settlementDomain
 	return []Step{
-		// Real-time settlement onboarding (MERCHANT-FLOW §2).
+		// Real-time settlement onboarding (docs/merchant-flow.md §2).
 		{Domain: d, Pattern: `^the merchant has not applied for real-time settlement$`,
 			Example: "Given the merchant has not applied for real-time settlement",
 			Help:    "The terminal's merchant settles T+1 with no real-time application on file.",

@@ -207,7 +207,7 @@ func hasTag(sc *godog.Scenario, tag string) bool {
 func labSteps() []Step {
 	return []Step{
 		{Domain: "lab", Pattern: `^a lab with the default profile$`, Example: "Given a lab with the default profile",
-			Help: "The embedded profile: Demo Mart, TERM0001, the test cards and products (DESIGN.md §9).",
+			Help: "The embedded profile: Demo Mart, TERM0001, the test cards and products (profile/default.yaml).",
 			Fn:   func(ctx context.Context) error { world(ctx); return nil }},
 	}
 }

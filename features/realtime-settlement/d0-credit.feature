@@ -1,6 +1,6 @@
 @realtime-settlement @d0
 Feature: Real-time (D0) credit of each sale
-  MERCHANT-FLOW §2 and §3. Demo Mart is approved for real-time settlement:
+  docs/merchant-flow.md §2 and §3. Demo Mart is approved for real-time settlement:
   each approved sale is credited to its account at once, net of the fee
   (card 0.60 %, QR 0.38 %, rounded half up to the fen), within the
   real-time limits; above them the sale waits for the day's cut-off (T+1).

@@ -1,6 +1,6 @@
 @realtime-settlement @onboarding
 Feature: Applying for real-time settlement
-  MERCHANT-FLOW §2. A merchant that settles next day (T+1) applies for
+  docs/merchant-flow.md §2. A merchant that settles next day (T+1) applies for
   real-time settlement (D0, 实时到账) with its business licence and an
   identity document. While the application is pending, and after it is
   rejected, sales wait for the day's cut-off; once it is approved, each sale

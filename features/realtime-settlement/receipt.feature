@@ -1,6 +1,6 @@
 @realtime-settlement @receipts
 Feature: The terminal tells the merchant how a sale settles
-  MERCHANT-FLOW §2, "the terminal enables the real-time option and the
+  docs/merchant-flow.md §2, "the terminal enables the real-time option and the
   setting is verified". The terminal has no settlement setting of its own:
   the host says in field 63 of its answer whether the sale was credited at
   once ("D0") or waits for the cut-off ("T1"), and the terminal prints the

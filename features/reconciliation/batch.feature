@@ -1,6 +1,6 @@
 @reconciliation @batch
 Feature: Reconciling the terminal's batch with the host
-  MERCHANT-FLOW §4. At the end of the day the cashier settles the batch:
+  docs/merchant-flow.md §4. At the end of the day the cashier settles the batch:
   the terminal sends its totals (0500); the host compares them with its
   journal and answers 00 (balanced) or 95 (out of balance). On 95 the
   terminal uploads every transaction of the batch (0320) and sends the

@@ -1,6 +1,6 @@
 @reconciliation @statements
 Feature: Daily, monthly and quarterly statements
-  MERCHANT-FLOW §4, periodic reconciliation. The merchant's statement of a
+  docs/merchant-flow.md §4, periodic reconciliation. The merchant's statement of a
   day, a month or a quarter counts the approved sales and sums their gross,
   fees and net, what was settled in real time (D0), what the cut-off
   credited (T+1) and what still waits for it; refunds and voids are counted

@@ -1,5 +1,5 @@
 // Package acquirer is possim's mock acquirer host: it serves the possim87
-// ISO 8583 catalogue of DESIGN.md §3 to any number of terminals, decides each
+// ISO 8583 catalogue of docs/host.md to any number of terminals, decides each
 // request with issuer rules taken from the profile (card book, merchant and
 // terminal registry, limits, PIN, EMV cryptograms), journals every decision
 // in the ledger before answering, and lets tests and operators inject

@@ -18,7 +18,7 @@ import (
 )
 
 // TestEveryResponseCode drives the host through a real loopback socket to
-// every response code DESIGN.md §3 lists. Cases run in order: some build on
+// every response code docs/host.md lists. Cases run in order: some build on
 // the state the earlier ones left (PIN tries, the daily count).
 func TestEveryResponseCode(t *testing.T) {
 	h := startHost(t, nil)

@@ -1,6 +1,6 @@
 package iso
 
-// Message type indicators of the possim87 catalogue (DESIGN.md §3).
+// Message type indicators of the possim87 catalogue (docs/host.md).
 const (
 	MTIAuthRequest          = "0100"
 	MTIAuthResponse         = "0110"

@@ -4,5 +4,5 @@
 // the MTI, processing-code and response-code constants, and loading of
 // other specs from moov-io's JSON or YAML spec files. Messages, fields and
 // connections come from github.com/moov-io/iso8583 and iso8583-connection;
-// this package only configures them the way DESIGN.md §3 draws the wire.
+// this package only configures them the way docs/architecture.md draws the wire.
 package iso

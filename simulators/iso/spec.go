@@ -17,7 +17,7 @@ import (
 )
 
 // Spec87 is the default possim87 spec. It starts from moov's Spec87ASCII
-// and changes what DESIGN.md §3 fixes: an 8-byte bitmap sent as 16 hex
+// and changes what docs/architecture.md fixes: an 8-byte bitmap sent as 16 hex
 // characters that expands to the secondary bitmap through bit 1, binary
 // fields (52, 55, 64, 128) as hex characters, and the network management,
 // reconciliation and original-data fields possim uses. Field 55's LLL

@@ -1,5 +1,5 @@
 // Package terminal is possim's virtual POS terminal: the merchant flow of
-// MERCHANT-FLOW.md §3-5 as a state machine over device drivers and an ISO
+// docs/merchant-flow.md §3-5 as a state machine over device drivers and an ISO
 // 8583 client. It drives only the POS-side drivers of virtualdevices/* (so
 // a real printer or PIN pad on a serial port works the same) and talks to
 // any host through github.com/moov-io/iso8583-connection, so it can face our

@@ -1,5 +1,5 @@
 // Package serial provides the byte links every possim device speaks over and
-// the STX/ETX frame codec of the command devices (DESIGN §5). A Port is a real
+// the STX/ETX frame codec of the command devices (docs/devices.md, part 1). A Port is a real
 // pty exposed at a stable symlink (wired mode), a real serial port, or a
 // buffered in-memory pipe (virtual mode, safe in testing/synctest bubbles).
 // FrameLink runs the ACK/NAK/retransmit protocol over any of them, and

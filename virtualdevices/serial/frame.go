@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Control bytes of the frame protocol (DESIGN §5).
+// Control bytes of the frame protocol (docs/devices.md, part 1).
 const (
 	STX = 0x02 // start of a frame
 	ETX = 0x03 // end of a frame's data; the LRC byte follows

@@ -115,7 +115,7 @@ func TestEncodeDecodeFrame(t *testing.T) {
 }
 
 func TestLRCMatchesDesign(t *testing.T) {
-	// DESIGN §5: LRC = XOR of the bytes after STX up to and including ETX.
+	// docs/devices.md, part 1: LRC = XOR of the bytes after STX up to and including ETX.
 	f := EncodeFrame([]byte("AB"))
 	if want := byte('A' ^ 'B' ^ ETX); f[len(f)-1] != want {
 		t.Errorf("LRC of \"AB\" = 0x%02X, want 0x%02X", f[len(f)-1], want)
