@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/possim/possim/virtualdevices/serial"
 )
 
 // Event kinds, for Event.Kind.
@@ -129,14 +131,35 @@ func (p *Printer) Serve(ctx context.Context, link io.ReadWriteCloser) error {
 	defer link.Close()
 	p.emit(Event{Kind: EventLink, Detail: "connected"})
 	defer p.emit(Event{Kind: EventLink, Detail: "ended"})
-	ps := newParser(link)
+	// A pty reports the end of each client's session, so that a POS that
+	// reopens the port starts on a clean parser, as a new TCP connection
+	// does; without this a command cut short by the last client would eat
+	// the next client's bytes.
+	if h, ok := link.(interface{ ReportHangups() }); ok {
+		h.ReportHangups()
+	}
+	ps := p.newSession(link, link)
 	for {
 		cmd, err := ps.next()
+		if errors.Is(err, serial.ErrHangup) {
+			p.emit(Event{Kind: EventLink, Detail: "POS closed the port; new session"})
+			ps = p.newSession(link, link)
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil || linkEnded(err) {
 				return nil
 			}
 			return fmt.Errorf("%s: reading link: %w", p.cfg.Name, err)
+		}
+		if cmd.op == opStatus && isRealtimeStatus(cmd.n) {
+			if err := ps.rt.reached(cmd.n); err != nil {
+				if ctx.Err() != nil || linkEnded(err) {
+					return nil
+				}
+				return fmt.Errorf("%s: %w", p.cfg.Name, err)
+			}
+			continue
 		}
 		if reply := p.handle(cmd); len(reply) > 0 {
 			if _, err := link.Write(reply); err != nil {
@@ -243,10 +266,8 @@ func (p *Printer) handle(c command) []byte {
 	p.mu.Lock()
 	switch c.op {
 	case opStatus:
-		if b, ok := p.statusByteLocked(c.n); ok {
-			reply = []byte{b}
-			events = append(events, Event{Kind: EventStatus, Detail: fmt.Sprintf("DLE EOT %d -> 0x%02X", c.n, b)})
-		} else {
+		// DLE EOT 1..4 is answered by the session (realtime), never here.
+		if !isRealtimeStatus(c.n) {
 			events = append(events, Event{Kind: EventUnknown, Detail: fmt.Sprintf("DLE EOT %d: no such status", c.n)})
 		}
 	case opRealtime:

@@ -1,0 +1,136 @@
+package printer
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/possim/possim/virtualdevices/serial"
+)
+
+// ptyClient opens path as a POS does and returns a function that waits
+// for n answer bytes.
+func ptyClient(t *testing.T, path string) (serial.Port, func(n int) []byte) {
+	t.Helper()
+	port, err := serial.OpenRaw(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = port.Close() })
+	got := make(chan byte, 64)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := port.Read(buf)
+			for _, b := range buf[:n] {
+				got <- b
+			}
+			if err != nil {
+				close(got)
+				return
+			}
+		}
+	}()
+	return port, func(n int) []byte {
+		t.Helper()
+		var out []byte
+		timeout := time.After(10 * time.Second) // real time on a busy machine
+		for len(out) < n {
+			select {
+			case b, ok := <-got:
+				if !ok {
+					t.Fatalf("port closed after % X", out)
+				}
+				out = append(out, b)
+			case <-timeout:
+				t.Fatalf("waited for %d answer bytes, got % X", n, out)
+			}
+		}
+		return out
+	}
+}
+
+func write(t *testing.T, port serial.Port, b []byte) {
+	t.Helper()
+	if _, err := port.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPTYHugeRasterHeader sends the 8 bytes that made the printer deaf: a
+// GS v 0 header claiming about 4 GiB. The printer refuses it at the header,
+// answers status at once and prints what follows.
+func TestPTYHugeRasterHeader(t *testing.T) {
+	dev, path := startPTYPrinter(t, Config{})
+	port, answers := ptyClient(t, path)
+	write(t, port, []byte{gs, 'v', '0', 0, 0xFF, 0xFF, 0xFF, 0xFF})
+	write(t, port, []byte{dle, eot, 1})
+	if got := answers(1); got[0] != statusFixed {
+		t.Fatalf("DLE EOT 1 answered % X, want 12", got)
+	}
+	write(t, port, []byte("\x1b@after\n\x1dV\x00\x10\x04\x01"))
+	answers(1) // the status after the cut: the receipt is done
+	r, ok := dev.LastReceipt()
+	if !ok || r.Text != "after\n" {
+		t.Errorf("receipt after the bad header = %q, %v; want \"after\\n\"", r.Text, ok)
+	}
+}
+
+// TestPTYStatusMidCommand asks for status in the middle of a valid command
+// that waits for its data (a raster image of 72x100 bytes): a real printer
+// answers real-time commands on receipt.
+func TestPTYStatusMidCommand(t *testing.T) {
+	_, path := startPTYPrinter(t, Config{})
+	port, answers := ptyClient(t, path)
+	write(t, port, []byte{gs, 'v', '0', 0, 72, 0, 100, 0, 0xAA, 0x55})
+	for n, want := range map[byte]byte{1: 0x12, 2: 0x12, 4: 0x12} {
+		write(t, port, []byte{dle, eot, n})
+		if got := answers(1); got[0] != want {
+			t.Errorf("DLE EOT %d mid-image answered % X, want %02X", n, got, want)
+		}
+	}
+}
+
+// TestPTYReopenNewSession leaves a command waiting for its data, closes the
+// port and reopens it: the new client starts on a clean parser, so its
+// receipt prints instead of being eaten as image data.
+func TestPTYReopenNewSession(t *testing.T) {
+	links := make(chan string, 16)
+	p, _ := newTestPrinter(t, Config{OnEvent: func(e Event) {
+		if e.Kind == EventLink {
+			links <- e.Detail
+		}
+	}})
+	pty, err := serial.OpenPTY(serial.PTYConfig{Link: filepath.Join(t.TempDir(), "printer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Attach(pty)
+	<-links // connected
+
+	old, answers := ptyClient(t, pty.Path())
+	write(t, old, []byte{gs, 'v', '0', 0, 72, 0, 100, 0}) // 7200 bytes announced
+	write(t, old, []byte{dle, eot, 1})
+	answers(1) // the printer has read the header
+	_ = old.Close()
+	select {
+	case d := <-links:
+		if !strings.Contains(d, "new session") {
+			t.Fatalf("link event %q, want a new session", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no new session after the client closed the port")
+	}
+
+	port, answers := ptyClient(t, pty.Path())
+	write(t, port, []byte("fresh\n\x1dV\x00\x10\x04\x01"))
+	answers(1)
+	if r, ok := p.LastReceipt(); !ok || r.Text != "fresh\n" {
+		t.Errorf("receipt after reopening = %q, %v; want \"fresh\\n\"", r.Text, ok)
+	}
+	if rs := p.Receipts(); len(rs) != 1 || bytes.Contains([]byte(rs[0].Text), []byte{0}) {
+		t.Errorf("receipts = %+v", rs)
+	}
+}
