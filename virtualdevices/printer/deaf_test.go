@@ -2,6 +2,8 @@ package printer
 
 import (
 	"bytes"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,5 +134,26 @@ func TestPTYReopenNewSession(t *testing.T) {
 	}
 	if rs := p.Receipts(); len(rs) != 1 || bytes.Contains([]byte(rs[0].Text), []byte{0}) {
 		t.Errorf("receipts = %+v", rs)
+	}
+}
+
+// TestGarbageCoalesced feeds 64 KiB of control bytes: the first is
+// reported as it comes, the rest as one count, not one event each.
+func TestGarbageCoalesced(t *testing.T) {
+	const size = 64 << 10
+	p, rec := newTestPrinter(t, Config{Logger: slog.New(slog.DiscardHandler)})
+	feed(t, p, bytes.Repeat([]byte{0x01}, size))
+	_ = p.Close() // ends the burst
+	got := rec.kinds(EventUnknown)
+	total := 0
+	for _, d := range got {
+		var n int
+		if _, err := fmt.Sscanf(d, "%d more", &n); err != nil {
+			n = 1
+		}
+		total += n
+	}
+	if len(got) > 3 || total != size {
+		t.Errorf("%d unknown events counting %d commands, want a few counting %d", len(got), total, size)
 	}
 }

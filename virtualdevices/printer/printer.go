@@ -82,6 +82,10 @@ type Printer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// noise coalesces unknown and refused commands: the first of a burst
+	// is reported as it comes, the rest as one count when the burst ends.
+	noise *serial.Noise
+
 	mu        sync.Mutex
 	eng       *engine
 	paper     paperLevel
@@ -105,13 +109,19 @@ func New(cfg Config) *Printer {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Printer{
+	p := &Printer{
 		cfg:    cfg,
-		log:    log.With("device", cfg.Name),
+		log:    serial.QuietLog(log, serial.DefaultLogEvery).With("device", cfg.Name),
 		ctx:    ctx,
 		cancel: cancel,
 		eng:    newEngine(cfg.Chinese),
 	}
+	p.noise = serial.NewNoise(serial.NoiseConfig{Report: func(b serial.Burst) {
+		if b.Count > 1 {
+			p.emit(Event{Kind: EventUnknown, Detail: fmt.Sprintf("%d more unknown or refused commands skipped (last: %s)", b.Count-1, b.Last)})
+		}
+	}})
+	return p
 }
 
 // Serve reads ESC/POS from link and answers on it until the link ends or ctx
@@ -253,6 +263,7 @@ func (p *Printer) Close() error {
 		_ = ln.Close()
 	}
 	p.wg.Wait()
+	p.noise.Close()
 	return nil
 }
 
@@ -311,6 +322,9 @@ func (p *Printer) handle(c command) []byte {
 		}
 	}
 	for _, e := range events {
+		if (e.Kind == EventUnknown || e.Kind == EventRejected) && p.noise.Add(e.Detail, 1) > 1 {
+			continue // counted in the burst
+		}
 		p.emit(e)
 	}
 	return reply
