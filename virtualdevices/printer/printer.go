@@ -353,7 +353,8 @@ func (p *Printer) emit(e Event) {
 	e.Device = p.cfg.Name
 	switch e.Kind {
 	case EventUnknown, EventRejected, EventRefused, EventError:
-		p.log.Warn(e.Detail, "kind", e.Kind)
+		// A fixed message per kind, so the log's rate limit sees repeats.
+		p.log.Warn("printer "+e.Kind, "kind", e.Kind, "detail", e.Detail)
 	case EventReceipt, EventState, EventLink:
 		p.log.Info(e.Detail, "kind", e.Kind)
 	default:

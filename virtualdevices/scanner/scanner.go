@@ -317,7 +317,8 @@ func (s *Scanner) emit(e Event) {
 	e.Device = s.cfg.Name
 	switch e.Kind {
 	case EventUnknown, EventDropped:
-		s.log.Warn(e.Detail, "kind", e.Kind)
+		// A fixed message per kind, so the log's rate limit sees repeats.
+		s.log.Warn("scanner "+e.Kind, "kind", e.Kind, "detail", e.Detail)
 	case EventProbe:
 		s.log.Debug(e.Detail, "kind", e.Kind)
 	default:
