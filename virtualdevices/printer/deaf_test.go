@@ -157,3 +157,24 @@ func TestGarbageCoalesced(t *testing.T) {
 		t.Errorf("%d unknown events counting %d commands, want a few counting %d", len(got), total, size)
 	}
 }
+
+// TestStatusInOrder: two requests that arrive together with a receipt
+// between them are answered in stream order: the second after the cut.
+func TestStatusInOrder(t *testing.T) {
+	p, rec := newTestPrinter(t, Config{})
+	out := feed(t, p, []byte("\x10\x04\x01A\n\x1dV\x00\x10\x04\x02"))
+	if !bytes.Equal(out, []byte{0x12, 0x12}) {
+		t.Errorf("answers % X, want 12 12", out)
+	}
+	var order []string
+	rec.mu.Lock()
+	for _, e := range rec.events {
+		if e.Kind == EventStatus || e.Kind == EventReceipt {
+			order = append(order, e.Kind)
+		}
+	}
+	rec.mu.Unlock()
+	if want := []string{EventStatus, EventReceipt, EventStatus}; fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("events %v, want %v", order, want)
+	}
+}

@@ -26,7 +26,7 @@ func feed(t testing.TB, p *Printer, data []byte) []byte {
 			return out.Bytes()
 		}
 		if cmd.op == opStatus && isRealtimeStatus(cmd.n) {
-			if err := ps.rt.reached(cmd.n); err != nil {
+			if err := ps.reached(cmd.n); err != nil {
 				t.Fatal(err)
 			}
 			continue

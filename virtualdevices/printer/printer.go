@@ -163,7 +163,7 @@ func (p *Printer) Serve(ctx context.Context, link io.ReadWriteCloser) error {
 			return fmt.Errorf("%s: reading link: %w", p.cfg.Name, err)
 		}
 		if cmd.op == opStatus && isRealtimeStatus(cmd.n) {
-			if err := ps.rt.reached(cmd.n); err != nil {
+			if err := ps.reached(cmd.n); err != nil {
 				if ctx.Err() != nil || linkEnded(err) {
 					return nil
 				}

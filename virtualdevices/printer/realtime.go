@@ -22,14 +22,21 @@ type realtime struct {
 	r       io.Reader
 	w       io.Writer
 	answer  func(n int) []byte
-	state   int   // 0: idle; 1: after DLE; 2: after DLE EOT
-	pending []int // requests seen and not answered yet, oldest first
+	state   int       // 0: idle; 1: after DLE; 2: after DLE EOT
+	off     int64     // bytes read from the link so far
+	pending []request // seen and not answered yet, oldest first
+}
+
+// request is a DLE EOT n seen in the stream, ending at byte offset end.
+type request struct {
+	n   int
+	end int64
 }
 
 // Read answers the requests the parser passed over, then reads from the
 // link. A failed answer is returned as the read error.
 func (rt *realtime) Read(b []byte) (int, error) {
-	if err := rt.flush(); err != nil {
+	if err := rt.flush(rt.off); err != nil {
 		return 0, err
 	}
 	n, err := rt.r.Read(b)
@@ -39,10 +46,11 @@ func (rt *realtime) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// flush answers every pending request, oldest first.
-func (rt *realtime) flush() error {
-	for len(rt.pending) > 0 {
-		n := rt.pending[0]
+// flush answers the pending requests that end at or before offset upTo,
+// oldest first.
+func (rt *realtime) flush(upTo int64) error {
+	for len(rt.pending) > 0 && rt.pending[0].end <= upTo {
+		n := rt.pending[0].n
 		rt.pending = rt.pending[1:]
 		if reply := rt.answer(n); len(reply) > 0 {
 			if _, err := rt.w.Write(reply); err != nil {
@@ -50,23 +58,27 @@ func (rt *realtime) flush() error {
 			}
 		}
 	}
-	rt.pending = nil
+	if len(rt.pending) == 0 {
+		rt.pending = nil
+	}
 	return nil
 }
 
-// reached is the parser reaching a DLE EOT n command: it is answered now,
-// after any request before it that the parser passed over. The recogniser
-// sees every DLE EOT the parser does, so this request is pending; if not,
-// it is answered all the same.
-func (rt *realtime) reached(n int) error {
-	if len(rt.pending) == 0 {
-		rt.pending = append(rt.pending, n)
+// reached is the parser reaching a DLE EOT n command that ends at offset
+// end: it is answered now, after any request before it that the parser
+// passed over, and before the requests still ahead of the parser. The
+// recogniser sees every DLE EOT the parser does, so this request is
+// pending; if not, it is answered all the same.
+func (rt *realtime) reached(n int, end int64) error {
+	if len(rt.pending) == 0 || rt.pending[0].end > end {
+		rt.pending = append([]request{{n: n, end: end}}, rt.pending...)
 	}
-	return rt.flush()
+	return rt.flush(end)
 }
 
 // feed advances the DLE EOT n recogniser by one byte.
 func (rt *realtime) feed(c byte) {
+	rt.off++
 	switch rt.state {
 	case 1:
 		switch c {
@@ -79,7 +91,7 @@ func (rt *realtime) feed(c byte) {
 	case 2:
 		rt.state = 0
 		if isRealtimeStatus(int(c)) {
-			rt.pending = append(rt.pending, int(c))
+			rt.pending = append(rt.pending, request{n: int(c), end: rt.off})
 			return
 		}
 	}
@@ -98,6 +110,11 @@ func isRealtimeStatus(n int) bool { return n >= 1 && n <= 4 }
 type session struct {
 	*parser
 	rt *realtime
+}
+
+// reached answers the DLE EOT n the parser just read, in order.
+func (s session) reached(n int) error {
+	return s.rt.reached(n, s.rt.off-int64(s.r.Buffered()))
 }
 
 // newSession starts a session reading r and answering status on w.
