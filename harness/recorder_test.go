@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -74,5 +75,21 @@ func BenchmarkRecorderAdd(b *testing.B) {
 	}
 	if len(r.Events()) != 1000 {
 		b.Fatalf("kept %d events", len(r.Events()))
+	}
+}
+
+// TestReportShowsDropped: a scenario whose timeline overflowed says so.
+func TestReportShowsDropped(t *testing.T) {
+	for _, tt := range []struct {
+		dropped uint64
+		want    bool
+	}{{0, false}, {42, true}} {
+		var b strings.Builder
+		if err := WriteHTML(&b, RunSummary{Title: "t"}, []ScenarioReport{{Name: "s", Status: "passed", Dropped: tt.dropped}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(b.String(), "42 older timeline events were dropped"); got != tt.want {
+			t.Errorf("dropped %d: notice shown %v, want %v", tt.dropped, got, tt.want)
+		}
 	}
 }
