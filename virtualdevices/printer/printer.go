@@ -55,6 +55,20 @@ type Config struct {
 	OnEvent func(Event)
 }
 
+// Memory bounds of the printer. An uncut page holds at most MaxPageItems
+// lines, barcodes and images and MaxPageBytes of image and QR data; past
+// that the printer cuts it itself, as if the POS had (a POS that never
+// cuts, or sends garbage, still costs bounded memory). The printer keeps
+// the newest receipts in memory, at most MaxReceipts of them and
+// MaxReceiptBytes of text and HTML (always the last one); every one is
+// still numbered and written to ReceiptDir.
+const (
+	MaxPageItems    = 2000
+	MaxPageBytes    = 4 << 20
+	MaxReceipts     = 500
+	MaxReceiptBytes = 16 << 20
+)
+
 // Receipt is one cut piece of paper.
 type Receipt struct {
 	Seq  int
@@ -91,7 +105,9 @@ type Printer struct {
 	paper     paperLevel
 	coverOpen bool
 	broken    bool
-	receipts  []Receipt
+	receipts  []Receipt // the newest MaxReceipts
+	cuts      int       // receipts cut so far: the last one's Seq
+	kept      int       // bytes of Text and HTML in receipts
 	listeners []net.Listener
 	closed    bool
 }
@@ -302,16 +318,23 @@ func (p *Printer) handle(c command) []byte {
 		if c.op != opText && c.op != opLF {
 			events = append(events, Event{Kind: EventCommand, Detail: c.String()})
 		}
-		if p.eng.apply(c) {
+		cut := p.eng.apply(c)
+		forced := !cut && p.eng.full()
+		if cut || forced {
 			page := p.eng.takePage()
 			if blank(page) {
 				events = append(events, Event{Kind: EventCommand, Detail: "cut of a blank page, nothing kept"})
 				break
 			}
-			r := Receipt{Seq: len(p.receipts) + 1, Text: renderText(page), HTML: renderHTML(page), Time: p.cfg.Now()}
-			p.receipts = append(p.receipts, r)
+			p.cuts++
+			r := Receipt{Seq: p.cuts, Text: renderText(page), HTML: renderHTML(page), Time: p.cfg.Now()}
+			p.keepLocked(r)
 			receipt = &r
-			events = append(events, Event{Kind: EventReceipt, Detail: fmt.Sprintf("receipt %04d cut (%d lines)", r.Seq, len(page))})
+			detail := fmt.Sprintf("receipt %04d cut (%d lines)", r.Seq, len(page))
+			if forced {
+				detail = fmt.Sprintf("receipt %04d cut by the printer: page limit reached (%d lines)", r.Seq, len(page))
+			}
+			events = append(events, Event{Kind: EventReceipt, Detail: detail})
 		}
 	}
 	p.mu.Unlock()
@@ -328,6 +351,21 @@ func (p *Printer) handle(c command) []byte {
 		p.emit(e)
 	}
 	return reply
+}
+
+// keepLocked adds r to the receipts kept, dropping the oldest past the
+// bounds.
+func (p *Printer) keepLocked(r Receipt) {
+	p.receipts = append(p.receipts, r)
+	p.kept += len(r.Text) + len(r.HTML)
+	drop := 0
+	for len(p.receipts)-drop > 1 && (len(p.receipts)-drop > MaxReceipts || p.kept > MaxReceiptBytes) {
+		p.kept -= len(p.receipts[drop].Text) + len(p.receipts[drop].HTML)
+		drop++
+	}
+	if drop > 0 {
+		p.receipts = append(p.receipts[:0:0], p.receipts[drop:]...)
+	}
 }
 
 func (p *Printer) save(r Receipt) error {
@@ -489,7 +527,7 @@ func (p *Printer) Break() { p.setState("broken", func() { p.broken = true }) }
 // Fix clears the error set by Break.
 func (p *Printer) Fix() { p.setState("fixed", func() { p.broken = false }) }
 
-// Receipts returns every receipt cut so far, oldest first.
+// Receipts returns the receipts kept (the newest MaxReceipts), oldest first.
 func (p *Printer) Receipts() []Receipt {
 	p.mu.Lock()
 	defer p.mu.Unlock()

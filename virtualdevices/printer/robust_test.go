@@ -178,3 +178,37 @@ func TestStatusInOrder(t *testing.T) {
 		t.Errorf("events %v, want %v", order, want)
 	}
 }
+
+// TestMemoryBounded: a POS that never cuts, or cuts forever, costs bounded
+// memory: the printer cuts a full page itself and keeps the newest
+// MaxReceipts receipts, numbering on.
+func TestMemoryBounded(t *testing.T) {
+	p, rec := newTestPrinter(t, Config{Logger: slog.New(slog.DiscardHandler)})
+	feed(t, p, bytes.Repeat([]byte("line\n"), MaxPageItems+10))
+	rs := p.Receipts()
+	if len(rs) != 1 || strings.Count(rs[0].Text, "\n") != MaxPageItems {
+		t.Fatalf("%d receipts after %d lines without a cut, want 1 of %d lines", len(rs), MaxPageItems+10, MaxPageItems)
+	}
+	if got := rec.kinds(EventReceipt); len(got) != 1 || !strings.Contains(got[0], "page limit") {
+		t.Errorf("receipt events %q, want one cut by the page limit", got)
+	}
+	feed(t, p, bytes.Repeat([]byte("x\n\x1dV\x00"), MaxReceipts+50))
+	rs = p.Receipts()
+	if len(rs) != MaxReceipts || rs[len(rs)-1].Seq != MaxReceipts+51 || rs[0].Seq != 52 {
+		t.Errorf("kept %d receipts, seq %d..%d; want %d, 52..%d", len(rs), rs[0].Seq, rs[len(rs)-1].Seq, MaxReceipts, MaxReceipts+51)
+	}
+	// Big receipts: the bytes kept stay within MaxReceiptBytes.
+	page := append(bytes.Repeat([]byte(strings.Repeat("W", Columns)+"\n"), 1000), gs, 'V', 0)
+	kept := func() (n int) {
+		for _, r := range p.Receipts() {
+			n += len(r.Text) + len(r.HTML)
+		}
+		return n
+	}
+	for range 200 {
+		feed(t, p, page)
+	}
+	if n := kept(); n > MaxReceiptBytes || len(p.Receipts()) >= MaxReceipts {
+		t.Errorf("%d receipts kept holding %d bytes, want at most %d bytes", len(p.Receipts()), n, MaxReceiptBytes)
+	}
+}
