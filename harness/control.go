@@ -506,6 +506,7 @@ type Status struct {
 	PINPad     *PINPadStatus     `json:"pinpad,omitempty"`
 	Scanner    *ScannerStatus    `json:"scanner,omitempty"`
 	Events     int               `json:"events"`
+	Dropped    uint64            `json:"events_dropped"` // oldest events dropped past the recorder's bound
 }
 
 // PrinterStatus is the printer's part of Status.
@@ -553,7 +554,7 @@ func (c *Control) Status() Status {
 		}
 		return nil
 	}
-	st := Status{Events: len(events)}
+	st := Status{Events: len(events), Dropped: c.cfg.Recorder.Dropped()}
 	if p := c.cfg.Printer; p != nil {
 		s := p.Status()
 		st.Printer = &PrinterStatus{Ready: s.Ready(), Reason: s.Reason(), Online: s.Online, CoverOpen: s.CoverOpen,

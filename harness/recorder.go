@@ -39,32 +39,66 @@ func (e Event) String() string {
 	return b.String()
 }
 
+// DefaultMaxEvents is how many events a Recorder keeps unless told
+// otherwise: enough for any scenario, and a bound on the memory of a
+// long-running `possim devices` whose POS sends garbage.
+const DefaultMaxEvents = 10000
+
+// RecorderConfig configures NewRecorderWith.
+type RecorderConfig struct {
+	// Now stamps events; nil means time.Now.
+	Now func() time.Time
+	// MaxEvents bounds the timeline: past it the oldest events are dropped
+	// and counted (Dropped). 0 means DefaultMaxEvents; negative keeps every
+	// event.
+	MaxEvents int
+}
+
 // Recorder keeps the lab's timeline. Steps assert on it, reports draw it,
-// and it is saved as JSONL for replay.
+// and it is saved as JSONL for replay. It keeps the newest MaxEvents events
+// in a ring; sequence numbers keep counting, so a gap before the first
+// kept event shows what was dropped.
 type Recorder struct {
 	start time.Time
 	now   func() time.Time
+	max   int // < 0: unbounded
 
-	mu      sync.Mutex
-	events  []Event
-	watch   []func(Event)
-	written int
+	mu    sync.Mutex
+	ring  []Event // ring[head] is the oldest kept event once the ring is full
+	head  int
+	total int // events ever added; the last one's Seq
+	watch []func(Event)
 }
 
-// NewRecorder starts a timeline at now().
+// NewRecorder starts a timeline at now() that keeps DefaultMaxEvents events.
 func NewRecorder(now func() time.Time) *Recorder {
-	if now == nil {
-		now = time.Now
-	}
-	return &Recorder{start: now(), now: now}
+	return NewRecorderWith(RecorderConfig{Now: now})
 }
 
-// Add appends an event, stamping its sequence number and time.
+// NewRecorderWith starts a timeline as cfg says.
+func NewRecorderWith(cfg RecorderConfig) *Recorder {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxEvents == 0 {
+		cfg.MaxEvents = DefaultMaxEvents
+	}
+	return &Recorder{start: cfg.Now(), now: cfg.Now, max: cfg.MaxEvents}
+}
+
+// Add appends an event, stamping its sequence number and time. When the
+// timeline is full the oldest event is dropped.
 func (r *Recorder) Add(e Event) {
 	r.mu.Lock()
-	e.Seq = len(r.events) + 1
+	r.total++
+	e.Seq = r.total
 	e.At = r.now().Sub(r.start)
-	r.events = append(r.events, e)
+	if r.max < 0 || len(r.ring) < r.max {
+		r.ring = append(r.ring, e)
+	} else {
+		r.ring[r.head] = e
+		r.head = (r.head + 1) % len(r.ring)
+	}
 	watch := r.watch
 	r.mu.Unlock()
 	for _, w := range watch {
@@ -80,28 +114,49 @@ func (r *Recorder) Watch(f func(Event)) {
 	r.mu.Unlock()
 }
 
-// Events returns a copy of the timeline so far.
+// keptLocked returns the kept events, oldest first, in a new slice.
+func (r *Recorder) keptLocked() []Event {
+	out := make([]Event, 0, len(r.ring))
+	out = append(out, r.ring[r.head:]...)
+	return append(out, r.ring[:r.head]...)
+}
+
+// Events returns a copy of the kept timeline, oldest first.
 func (r *Recorder) Events() []Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...)
+	return r.keptLocked()
 }
 
-// Since returns the events after seq.
+// Since returns the kept events whose Seq is after seq.
 func (r *Recorder) Since(seq int) []Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if seq >= len(r.events) {
+	if seq >= r.total {
 		return nil
 	}
-	return append([]Event(nil), r.events[seq:]...)
+	kept := r.keptLocked()
+	first := r.total - len(kept) // Seq of kept[0] is first+1
+	if seq > first {
+		kept = kept[seq-first:]
+	}
+	return kept
 }
 
-// Len is the number of events so far.
+// Len is the number of events added so far, dropped ones included: the
+// Seq of the last event, where a reader of Since goes on from.
 func (r *Recorder) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.events)
+	return r.total
+}
+
+// Dropped is how many of the oldest events were dropped to keep the
+// timeline within MaxEvents.
+func (r *Recorder) Dropped() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return uint64(r.total - len(r.ring))
 }
 
 // Filter returns the events of a source and kind ("" matches any).

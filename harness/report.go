@@ -21,6 +21,7 @@ type ScenarioReport struct {
 	Receipts []string
 	Ledger   []string
 	Error    string // for a failure: the message, with its go-cmp diff
+	Dropped  uint64 // timeline events dropped past the recorder's bound
 }
 
 // StepReport is one step's outcome.
@@ -111,6 +112,7 @@ svg.ladder .lost{stroke:#b00020;stroke-width:1.5;stroke-dasharray:6 3} svg.ladde
 <summary>{{.Status}} — {{.Feature}}: {{.Name}} <small>{{.URI}}</small></summary>
 <ol class="steps">{{range .Steps}}<li class="{{.Status}}">{{.Text}}{{if .Error}}<pre class="err">{{.Error}}</pre>{{end}}</li>{{end}}</ol>
 {{if .Error}}<h4>Failure</h4><pre class="err">{{.Error}}</pre>{{end}}
+{{if .Dropped}}<p>{{.Dropped}} older timeline events were dropped (recorder bound); the ladder may be incomplete.</p>{{end}}
 {{if .Ladder}}<h4>Messages terminal ⇄ host</h4>{{ladder .Ladder}}{{end}}
 {{if .Receipts}}<h4>Receipts</h4>{{range .Receipts}}<pre class="receipt">{{.}}</pre>{{end}}{{end}}
 {{if .Ledger}}<h4>Ledger</h4><pre>{{range .Ledger}}{{.}}

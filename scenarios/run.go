@@ -234,7 +234,7 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 		if w == nil {
 			return ctx, nil
 		}
-		r.Ladder = w.Lab.Recorder.Ladder()
+		r.Ladder, r.Dropped = w.Lab.Recorder.Ladder(), w.Lab.Recorder.Dropped()
 		if w.Lab.Printer != nil {
 			for _, rc := range w.Lab.Printer.Receipts() {
 				r.Receipts = append(r.Receipts, rc.Text)

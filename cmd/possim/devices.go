@@ -28,11 +28,15 @@ func runDevices(ctx context.Context, args []string, env *Env) error {
 	printerTCP := fs.String("printer-tcp", "", "also serve the printer as raw ESC/POS on TCP `ADDR` (port 9100 style)")
 	seed := fs.Uint64("seed", 0, "random `SEED` for the card reader's unpredictable numbers (0: from the clock)")
 	verbose := fs.Bool("v", false, "log every device command")
+	maxEvents := fs.Int("max-events", harness.DefaultMaxEvents, "keep the newest `N` events in memory (older ones are dropped and counted)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *maxEvents < 1 {
+		return usageErr("--max-events %d: must be at least 1", *maxEvents)
 	}
 	if *dir == "" {
 		return usageErr("--dir DIR is required (where the ptys and receipts go)")
@@ -59,7 +63,7 @@ func runDevices(ctx context.Context, args []string, env *Env) error {
 	}
 	log.Info("random seed", "seed", s)
 
-	rec := harness.NewRecorder(nil)
+	rec := harness.NewRecorderWith(harness.RecorderConfig{MaxEvents: *maxEvents})
 	rack, err := harness.NewRack(harness.RackConfig{Profile: prof, Dir: *dir, Logger: log, Recorder: rec, Seed: s})
 	if err != nil {
 		return failErr("%v", err)

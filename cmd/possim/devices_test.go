@@ -253,6 +253,7 @@ func TestDevicesAndBridgeUsage(t *testing.T) {
 		{[]string{"devices"}, "--dir DIR is required"},
 		{[]string{"devices", "--dir", dir, "--control", "0.0.0.0:0"}, "non-loopback"},
 		{[]string{"devices", "--dir", dir, "extra"}, "unexpected argument"},
+		{[]string{"devices", "--dir", dir, "--max-events", "0"}, "--max-events 0: must be at least 1"},
 		{[]string{"bridge", "--pty", "x"}, "--device PATH and --port NAME"},
 		{[]string{"bridge", "--device", "/dev/null"}, "--pty LINK and --tcp ADDR"},
 		{[]string{"bridge", "--device", "/dev/null", "--pty", "a", "--fault", "melt"}, "unknown bridge fault"},

@@ -24,13 +24,21 @@ const (
 )
 
 // Limits on what the device accepts. A real 80 mm printer has 576 dots per
-// line; anything wider, or larger than a couple of megabytes, is a broken or
-// hostile stream, so it is consumed and dropped instead of buffered.
+// line. A command whose header claims more than these (a wider or longer
+// image, more graphics data) is refused at the header, as a real printer
+// ignores a command with parameters out of range: the parser does not wait
+// for the data it announced and goes on with the bytes that follow. It
+// never swallows gigabytes for one bad header.
 const (
-	MaxRasterWidthDots = 576
-	MaxRasterBytes     = 2 << 20
-	maxBarcodeData     = 255
-	maxTextRun         = 4096
+	MaxRasterWidthDots  = 576
+	MaxRasterHeightDots = 4095
+	MaxRasterBytes      = 2 << 20
+	maxBarcodeData      = 255
+	maxTextRun          = 4096
+	maxDownloadXY       = 1536 // GS * x*y
+	maxNVImageWidth     = 1023 // FS q, in bytes per row (x)
+	maxNVImageHeight    = 288  // FS q, in bytes per column (y)
+	maxUserCharHeight   = 3    // ESC & y
 )
 
 // op is what a parsed command does to the printer.
@@ -202,6 +210,11 @@ func (p *parser) arg1(o op, name string) (command, error) {
 	return command{op: o, name: name, n: n}, err
 }
 
+// refused is a command refused at its header: its data is not waited for.
+func refused(name, why string) command {
+	return command{op: opRejected, name: name, note: why + "; header skipped"}
+}
+
 func unexpected(err error) error {
 	if err == io.EOF {
 		return io.ErrUnexpectedEOF
@@ -262,6 +275,9 @@ func (p *parser) esc() (command, error) {
 		if err != nil {
 			return command{}, err
 		}
+		if n > MaxRasterWidthDots {
+			return refused(name, fmt.Sprintf("bit image %d dots wide exceeds %d", n, MaxRasterWidthDots)), nil
+		}
 		if m == 32 || m == 33 {
 			n *= 3
 		}
@@ -273,6 +289,9 @@ func (p *parser) esc() (command, error) {
 			return command{}, err
 		}
 		y, c1, c2 := int(args[0]), int(args[1]), int(args[2])
+		if y > maxUserCharHeight {
+			return refused(name, fmt.Sprintf("character height %d bytes exceeds %d", y, maxUserCharHeight)), nil
+		}
 		for ch := c1; ch <= c2 && ch-c1 < 256; ch++ {
 			x, err := p.byte1()
 			if err != nil {
@@ -343,6 +362,9 @@ func (p *parser) gs() (command, error) {
 		if err != nil {
 			return command{}, err
 		}
+		if xy := int(args[0]) * int(args[1]); xy > maxDownloadXY {
+			return refused(name, fmt.Sprintf("image %dx%d bytes exceeds %d", args[0], args[1], maxDownloadXY)), nil
+		}
 		return p.skipN(name, int(args[0])*int(args[1])*8)
 	case '8':
 		// GS 8 L p1 p2 p3 p4: the 32-bit form of GS ( L.
@@ -354,6 +376,9 @@ func (p *parser) gs() (command, error) {
 			return command{op: opUnknown, name: name + " " + printable(int(args[0]))}, nil
 		}
 		n := int(args[1]) | int(args[2])<<8 | int(args[3])<<16 | int(args[4])<<24
+		if n > MaxRasterBytes {
+			return refused("GS 8 L", fmt.Sprintf("%d bytes of graphics data exceed %d", n, MaxRasterBytes)), nil
+		}
 		if err := p.discard(n); err != nil {
 			return command{}, err
 		}
@@ -425,12 +450,12 @@ func (p *parser) raster() (command, error) {
 	x := int(args[2]) | int(args[3])<<8
 	y := int(args[4]) | int(args[5])<<8
 	k := x * y
-	if x*8 > MaxRasterWidthDots || k > MaxRasterBytes {
-		if err := p.discard(k); err != nil {
-			return command{}, err
-		}
-		return command{op: opRejected, name: name, w: x, h: y,
-			note: fmt.Sprintf("image %dx%d dots (%d bytes) exceeds %d dots or %d bytes", x*8, y, k, MaxRasterWidthDots, MaxRasterBytes)}, nil
+	if x*8 > MaxRasterWidthDots || y > MaxRasterHeightDots || k > MaxRasterBytes {
+		// Refused at the header: the image data, if it comes, is parsed as
+		// what it looks like, so one bad header cannot make the printer deaf.
+		cmd := refused(name, fmt.Sprintf("image %dx%d dots (%d bytes) exceeds %dx%d dots", x*8, y, k, MaxRasterWidthDots, MaxRasterHeightDots))
+		cmd.w, cmd.h = x, y
+		return cmd, nil
 	}
 	data, err := p.read(k)
 	if err != nil {
@@ -530,6 +555,9 @@ func (p *parser) fs() (command, error) {
 			y, err := p.word()
 			if err != nil {
 				return command{}, err
+			}
+			if x > maxNVImageWidth || y > maxNVImageHeight {
+				return refused(name, fmt.Sprintf("NV image %dx%d bytes exceeds %dx%d", x, y, maxNVImageWidth, maxNVImageHeight)), nil
 			}
 			if err := p.discard(x * y * 8); err != nil {
 				return command{}, err

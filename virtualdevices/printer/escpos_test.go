@@ -60,8 +60,15 @@ func TestCommandsKeepFraming(t *testing.T) {
 		{"lone DLE", []byte{dle}, EventUnknown},
 		{"control byte", []byte{0x01}, EventUnknown},
 		{"unknown barcode type", []byte{gs, 'k', 30}, EventUnknown},
-		{"oversize raster wide", cat([]byte{gs, 'v', '0', 0, 73, 0, 1, 0}, big(73)), EventRejected},
-		{"oversize raster long", cat([]byte{gs, 'v', '0', 0, 64, 0, 0x01, 0x80}, big(64*0x8001)), EventRejected},
+		// Refused at the header: what follows is parsed as usual.
+		{"oversize raster wide", []byte{gs, 'v', '0', 0, 73, 0, 1, 0}, EventRejected},
+		{"oversize raster long", []byte{gs, 'v', '0', 0, 64, 0, 0x01, 0x80}, EventRejected},
+		{"raster claiming 4 GiB", []byte{gs, 'v', '0', 0, 0xFF, 0xFF, 0xFF, 0xFF}, EventRejected},
+		{"GS 8 L claiming 4 GiB", []byte{gs, '8', 'L', 0xFF, 0xFF, 0xFF, 0xFF}, EventRejected},
+		{"FS q huge NV image", []byte{fs, 'q', 1, 0xFF, 0xFF, 0xFF, 0xFF}, EventRejected},
+		{"ESC * too wide", []byte{esc, '*', 33, 0xFF, 0xFF}, EventRejected},
+		{"ESC & too high", []byte{esc, '&', 200, 'A', 'B'}, EventRejected},
+		{"GS * too large", []byte{gs, '*', 0xFF, 0xFF}, EventRejected},
 		{"barcode without NUL", cat([]byte{gs, 'k', 4}, big(256)), EventRejected},
 	}
 	for _, tt := range tests {

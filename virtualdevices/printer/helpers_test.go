@@ -15,17 +15,23 @@ import (
 // does, without a link, and returns the answers it would have written.
 func feed(t testing.TB, p *Printer, data []byte) []byte {
 	t.Helper()
-	var out []byte
-	ps := newParser(bytes.NewReader(data))
+	var out bytes.Buffer
+	ps := p.newSession(bytes.NewReader(data), &out)
 	for {
 		cmd, err := ps.next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				t.Fatalf("parsing: %v", err)
 			}
-			return out
+			return out.Bytes()
 		}
-		out = append(out, p.handle(cmd)...)
+		if cmd.op == opStatus && isRealtimeStatus(cmd.n) {
+			if err := ps.reached(cmd.n); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		out.Write(p.handle(cmd))
 	}
 }
 

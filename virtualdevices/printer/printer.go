@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/possim/possim/virtualdevices/serial"
 )
 
 // Event kinds, for Event.Kind.
@@ -53,6 +55,20 @@ type Config struct {
 	OnEvent func(Event)
 }
 
+// Memory bounds of the printer. An uncut page holds at most MaxPageItems
+// lines, barcodes and images and MaxPageBytes of image and QR data; past
+// that the printer cuts it itself, as if the POS had (a POS that never
+// cuts, or sends garbage, still costs bounded memory). The printer keeps
+// the newest receipts in memory, at most MaxReceipts of them and
+// MaxReceiptBytes of text and HTML (always the last one); every one is
+// still numbered and written to ReceiptDir.
+const (
+	MaxPageItems    = 2000
+	MaxPageBytes    = 4 << 20
+	MaxReceipts     = 500
+	MaxReceiptBytes = 16 << 20
+)
+
 // Receipt is one cut piece of paper.
 type Receipt struct {
 	Seq  int
@@ -80,12 +96,18 @@ type Printer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// noise coalesces unknown and refused commands: the first of a burst
+	// is reported as it comes, the rest as one count when the burst ends.
+	noise *serial.Noise
+
 	mu        sync.Mutex
 	eng       *engine
 	paper     paperLevel
 	coverOpen bool
 	broken    bool
-	receipts  []Receipt
+	receipts  []Receipt // the newest MaxReceipts
+	cuts      int       // receipts cut so far: the last one's Seq
+	kept      int       // bytes of Text and HTML in receipts
 	listeners []net.Listener
 	closed    bool
 }
@@ -103,13 +125,19 @@ func New(cfg Config) *Printer {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Printer{
+	p := &Printer{
 		cfg:    cfg,
-		log:    log.With("device", cfg.Name),
+		log:    serial.QuietLog(log, serial.DefaultLogEvery).With("device", cfg.Name),
 		ctx:    ctx,
 		cancel: cancel,
 		eng:    newEngine(cfg.Chinese),
 	}
+	p.noise = serial.NewNoise(serial.NoiseConfig{Report: func(b serial.Burst) {
+		if b.Count > 1 {
+			p.emit(Event{Kind: EventUnknown, Detail: fmt.Sprintf("%d more unknown or refused commands skipped (last: %s)", b.Count-1, b.Last)})
+		}
+	}})
+	return p
 }
 
 // Serve reads ESC/POS from link and answers on it until the link ends or ctx
@@ -129,14 +157,35 @@ func (p *Printer) Serve(ctx context.Context, link io.ReadWriteCloser) error {
 	defer link.Close()
 	p.emit(Event{Kind: EventLink, Detail: "connected"})
 	defer p.emit(Event{Kind: EventLink, Detail: "ended"})
-	ps := newParser(link)
+	// A pty reports the end of each client's session, so that a POS that
+	// reopens the port starts on a clean parser, as a new TCP connection
+	// does; without this a command cut short by the last client would eat
+	// the next client's bytes.
+	if h, ok := link.(interface{ ReportHangups() }); ok {
+		h.ReportHangups()
+	}
+	ps := p.newSession(link, link)
 	for {
 		cmd, err := ps.next()
+		if errors.Is(err, serial.ErrHangup) {
+			p.emit(Event{Kind: EventLink, Detail: "POS closed the port; new session"})
+			ps = p.newSession(link, link)
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil || linkEnded(err) {
 				return nil
 			}
 			return fmt.Errorf("%s: reading link: %w", p.cfg.Name, err)
+		}
+		if cmd.op == opStatus && isRealtimeStatus(cmd.n) {
+			if err := ps.reached(cmd.n); err != nil {
+				if ctx.Err() != nil || linkEnded(err) {
+					return nil
+				}
+				return fmt.Errorf("%s: %w", p.cfg.Name, err)
+			}
+			continue
 		}
 		if reply := p.handle(cmd); len(reply) > 0 {
 			if _, err := link.Write(reply); err != nil {
@@ -230,6 +279,7 @@ func (p *Printer) Close() error {
 		_ = ln.Close()
 	}
 	p.wg.Wait()
+	p.noise.Close()
 	return nil
 }
 
@@ -243,10 +293,8 @@ func (p *Printer) handle(c command) []byte {
 	p.mu.Lock()
 	switch c.op {
 	case opStatus:
-		if b, ok := p.statusByteLocked(c.n); ok {
-			reply = []byte{b}
-			events = append(events, Event{Kind: EventStatus, Detail: fmt.Sprintf("DLE EOT %d -> 0x%02X", c.n, b)})
-		} else {
+		// DLE EOT 1..4 is answered by the session (realtime), never here.
+		if !isRealtimeStatus(c.n) {
 			events = append(events, Event{Kind: EventUnknown, Detail: fmt.Sprintf("DLE EOT %d: no such status", c.n)})
 		}
 	case opRealtime:
@@ -270,16 +318,23 @@ func (p *Printer) handle(c command) []byte {
 		if c.op != opText && c.op != opLF {
 			events = append(events, Event{Kind: EventCommand, Detail: c.String()})
 		}
-		if p.eng.apply(c) {
+		cut := p.eng.apply(c)
+		forced := !cut && p.eng.full()
+		if cut || forced {
 			page := p.eng.takePage()
 			if blank(page) {
 				events = append(events, Event{Kind: EventCommand, Detail: "cut of a blank page, nothing kept"})
 				break
 			}
-			r := Receipt{Seq: len(p.receipts) + 1, Text: renderText(page), HTML: renderHTML(page), Time: p.cfg.Now()}
-			p.receipts = append(p.receipts, r)
+			p.cuts++
+			r := Receipt{Seq: p.cuts, Text: renderText(page), HTML: renderHTML(page), Time: p.cfg.Now()}
+			p.keepLocked(r)
 			receipt = &r
-			events = append(events, Event{Kind: EventReceipt, Detail: fmt.Sprintf("receipt %04d cut (%d lines)", r.Seq, len(page))})
+			detail := fmt.Sprintf("receipt %04d cut (%d lines)", r.Seq, len(page))
+			if forced {
+				detail = fmt.Sprintf("receipt %04d cut by the printer: page limit reached (%d lines)", r.Seq, len(page))
+			}
+			events = append(events, Event{Kind: EventReceipt, Detail: detail})
 		}
 	}
 	p.mu.Unlock()
@@ -290,9 +345,27 @@ func (p *Printer) handle(c command) []byte {
 		}
 	}
 	for _, e := range events {
+		if (e.Kind == EventUnknown || e.Kind == EventRejected) && p.noise.Add(e.Detail, 1) > 1 {
+			continue // counted in the burst
+		}
 		p.emit(e)
 	}
 	return reply
+}
+
+// keepLocked adds r to the receipts kept, dropping the oldest past the
+// bounds.
+func (p *Printer) keepLocked(r Receipt) {
+	p.receipts = append(p.receipts, r)
+	p.kept += len(r.Text) + len(r.HTML)
+	drop := 0
+	for len(p.receipts)-drop > 1 && (len(p.receipts)-drop > MaxReceipts || p.kept > MaxReceiptBytes) {
+		p.kept -= len(p.receipts[drop].Text) + len(p.receipts[drop].HTML)
+		drop++
+	}
+	if drop > 0 {
+		p.receipts = append(p.receipts[:0:0], p.receipts[drop:]...)
+	}
 }
 
 func (p *Printer) save(r Receipt) error {
@@ -318,7 +391,8 @@ func (p *Printer) emit(e Event) {
 	e.Device = p.cfg.Name
 	switch e.Kind {
 	case EventUnknown, EventRejected, EventRefused, EventError:
-		p.log.Warn(e.Detail, "kind", e.Kind)
+		// A fixed message per kind, so the log's rate limit sees repeats.
+		p.log.Warn("printer "+e.Kind, "kind", e.Kind, "detail", e.Detail)
 	case EventReceipt, EventState, EventLink:
 		p.log.Info(e.Detail, "kind", e.Kind)
 	default:
@@ -453,7 +527,7 @@ func (p *Printer) Break() { p.setState("broken", func() { p.broken = true }) }
 // Fix clears the error set by Break.
 func (p *Printer) Fix() { p.setState("fixed", func() { p.broken = false }) }
 
-// Receipts returns every receipt cut so far, oldest first.
+// Receipts returns the receipts kept (the newest MaxReceipts), oldest first.
 func (p *Printer) Receipts() []Receipt {
 	p.mu.Lock()
 	defer p.mu.Unlock()

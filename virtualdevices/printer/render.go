@@ -79,6 +79,7 @@ type engine struct {
 	line      []segment
 	lineAlign alignment
 	page      []item
+	pageBytes int // image dots and QR text on the page, for full
 
 	gb *encoding.Decoder
 	cp *encoding.Decoder
@@ -107,7 +108,7 @@ func (e *engine) reset() {
 // discard drops the print buffer and the uncut page.
 func (e *engine) discard() {
 	e.line = nil
-	e.page = nil
+	e.page, e.pageBytes = nil, 0
 }
 
 // apply carries out one command and reports whether it cut the paper.
@@ -168,9 +169,11 @@ func (e *engine) apply(c command) (cut bool) {
 		}
 		e.flushPending()
 		e.page = append(e.page, item{kind: itemQR, align: e.align, text: e.decodeData(e.qr)})
+		e.pageBytes += len(e.qr)
 	case opRaster:
 		e.flushPending()
 		e.page = append(e.page, item{kind: itemImage, align: e.align, dots: c.data, w: c.w * 8, h: c.h})
+		e.pageBytes += len(c.data)
 	case opCut:
 		e.flushPending()
 		return true
@@ -268,8 +271,14 @@ func (e *engine) decodeData(b []byte) string {
 // takePage returns the printed page and starts a new one.
 func (e *engine) takePage() []item {
 	p := e.page
-	e.page = nil
+	e.page, e.pageBytes = nil, 0
 	return p
+}
+
+// full reports whether the uncut page reached the limits of what the
+// printer holds (MaxPageItems, MaxPageBytes).
+func (e *engine) full() bool {
+	return len(e.page) >= MaxPageItems || e.pageBytes >= MaxPageBytes
 }
 
 // blank reports whether a page holds nothing but empty lines.

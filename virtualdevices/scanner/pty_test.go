@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,4 +67,53 @@ func TestPTYConformance(t *testing.T) {
 		WantReply: func(got []byte) bool { return bytes.HasSuffix(got, []byte{ACK}) },
 		Raw:       true,
 	})
+}
+
+// TestPTYGarbageCoalesced floods the scanner's pty with bytes that are not
+// ENQ: they must cost a handful of events, not one per byte, and the probe
+// that follows is still answered.
+func TestPTYGarbageCoalesced(t *testing.T) {
+	const size = 64 << 10
+	var (
+		mu      sync.Mutex
+		garbage int
+		events  int
+	)
+	s := New(Config{OnEvent: func(e Event) {
+		if e.Kind != EventUnknown {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		events++
+		var n int
+		if _, err := fmt.Sscanf(e.Detail, "%d bytes of garbage", &n); err != nil {
+			n = 1
+		}
+		garbage += n
+	}})
+	t.Cleanup(func() { _ = s.Close() })
+	pty, err := serial.OpenPTY(serial.PTYConfig{Link: filepath.Join(t.TempDir(), "scanner")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Attach(pty)
+	port, err := serial.OpenRaw(pty.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	if _, err := port.Write(bytes.Repeat([]byte("garbage!"), size/8)); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDriver(port, nil)
+	d.ProbeTimeout = 10 * time.Second
+	if err := d.Probe(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if garbage != size || events > 10 {
+		t.Errorf("%d garbage bytes reported in %d events, want %d in a few", garbage, events, size)
+	}
 }

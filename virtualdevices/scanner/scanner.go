@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"sync"
+
+	"github.com/possim/possim/virtualdevices/serial"
 )
 
 // Protocol bytes.
@@ -64,6 +66,9 @@ type Scanner struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// noise coalesces the bytes that are not ENQ into one event per burst.
+	noise *serial.Noise
+
 	mu     sync.Mutex
 	links  map[*link]struct{}
 	broken bool
@@ -89,13 +94,21 @@ func New(cfg Config) *Scanner {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Scanner{
+	s := &Scanner{
 		cfg:    cfg,
-		log:    log.With("device", cfg.Name),
+		log:    serial.QuietLog(log, serial.DefaultLogEvery).With("device", cfg.Name),
 		ctx:    ctx,
 		cancel: cancel,
 		links:  make(map[*link]struct{}),
 	}
+	s.noise = serial.NewNoise(serial.NoiseConfig{Report: func(b serial.Burst) {
+		what := fmt.Sprintf("%d bytes of garbage ignored (first %s)", b.Count, b.First)
+		if b.Count == 1 {
+			what = fmt.Sprintf("byte %s ignored", b.First)
+		}
+		s.emit(Event{Kind: EventUnknown, Detail: what})
+	}})
+	return s
 }
 
 // Serve serves one link until it ends or ctx is done, and closes the link
@@ -142,10 +155,11 @@ func (s *Scanner) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 		s.mu.Unlock()
 		cancel() // closes rw, which ends a blocked write
 		wg.Wait()
+		s.noise.Flush()
 		s.emit(Event{Kind: EventLink, Detail: "ended"})
 	}()
 
-	buf := make([]byte, 64)
+	buf := make([]byte, 4096)
 	for {
 		n, err := rw.Read(buf)
 		for _, b := range buf[:n] {
@@ -172,12 +186,15 @@ func linkEnded(err error) bool {
 		errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed)
 }
 
-// received handles one byte from the POS.
+// received handles one byte from the POS. Anything but ENQ is garbage,
+// counted into the current burst; an ENQ ends the burst first, so the
+// timeline shows the garbage before the probe.
 func (s *Scanner) received(l *link, b byte) {
 	if b != ENQ {
-		s.emit(Event{Kind: EventUnknown, Detail: fmt.Sprintf("byte 0x%02X ignored", b)})
+		s.noise.Add(fmt.Sprintf("0x%02X", b), 1)
 		return
 	}
+	s.noise.Flush()
 	s.mu.Lock()
 	broken := s.broken
 	s.mu.Unlock()
@@ -217,6 +234,7 @@ func (s *Scanner) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	s.noise.Close()
 	return nil
 }
 
@@ -299,7 +317,8 @@ func (s *Scanner) emit(e Event) {
 	e.Device = s.cfg.Name
 	switch e.Kind {
 	case EventUnknown, EventDropped:
-		s.log.Warn(e.Detail, "kind", e.Kind)
+		// A fixed message per kind, so the log's rate limit sees repeats.
+		s.log.Warn("scanner "+e.Kind, "kind", e.Kind, "detail", e.Detail)
 	case EventProbe:
 		s.log.Debug(e.Detail, "kind", e.Kind)
 	default:

@@ -167,3 +167,29 @@ func BenchmarkDecoder(b *testing.B) {
 		}
 	}
 }
+
+// TestDecoderNeverDeaf: the frame codec has no length header, so no
+// header can make it wait for data. A frame that never ends (1 MiB with no
+// ETX) holds at most MaxFrame bytes, and the next STX starts a frame that
+// is decoded as usual.
+func TestDecoderNeverDeaf(t *testing.T) {
+	var d Decoder
+	d.Feed(STX)
+	for range 1 << 20 {
+		if ev := d.Feed('x'); ev.Kind != EventNone && ev.Kind != EventOversize {
+			t.Fatalf("endless frame gave %v", ev.Kind)
+		}
+	}
+	if cap(d.buf) > DefaultMaxFrame+1 {
+		t.Errorf("decoder holds %d bytes for an endless frame", cap(d.buf))
+	}
+	var got []Event
+	for _, c := range EncodeFrame([]byte("STATUS")) {
+		if ev := d.Feed(c); ev.Kind != EventNone {
+			got = append(got, ev)
+		}
+	}
+	if n := len(got); n == 0 || got[n-1].Kind != EventFrame || string(got[n-1].Data) != "STATUS" {
+		t.Errorf("frame after the endless one: %+v", got)
+	}
+}

@@ -78,6 +78,8 @@ func NewFrameLink(p io.ReadWriteCloser, cfg FrameConfig) *FrameLink {
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
+	// A flood from the peer (bad frames, noise) must not flood the log.
+	l.log = QuietLog(l.log, DefaultLogEvery)
 	go l.readLoop()
 	return l
 }
@@ -107,10 +109,15 @@ func (l *FrameLink) readLoop() {
 	defer close(l.done)
 	dec := Decoder{MaxFrame: l.cfg.MaxFrame}
 	buf := make([]byte, 512)
+	// Noise outside frames is logged once per burst, not once per read.
+	noise := NewNoise(NoiseConfig{Report: func(b Burst) {
+		l.log.Warn("frame link: skipped garbage", "bytes", b.Count)
+	}})
+	defer noise.Close()
 	garbage := 0
 	flushGarbage := func() {
 		if garbage > 0 {
-			l.log.Warn("frame link: skipped garbage", "bytes", garbage)
+			noise.Add("", garbage)
 			garbage = 0
 		}
 	}
@@ -120,6 +127,7 @@ func (l *FrameLink) readLoop() {
 			ev := dec.Feed(c)
 			if ev.Kind != EventGarbage && ev.Kind != EventNone {
 				flushGarbage()
+				noise.Flush()
 			}
 			switch ev.Kind {
 			case EventGarbage:
@@ -137,8 +145,8 @@ func (l *FrameLink) readLoop() {
 				l.log.Warn("frame link: oversize frame skipped", "max", l.cfg.MaxFrame)
 			}
 		}
+		flushGarbage()
 		if rerr != nil {
-			flushGarbage()
 			if dec.InFrame() {
 				l.log.Warn("frame link: link closed mid-frame")
 			}

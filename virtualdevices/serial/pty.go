@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // PTYConfig configures OpenPTY.
@@ -25,16 +27,29 @@ type PTYConfig struct {
 	Logger       *slog.Logger
 }
 
+// ErrHangup is what Read of a PTY returns, once ReportHangups was called,
+// when the last client closed the slave after writing: every byte that
+// client wrote has been read before, and the next Read waits for the next
+// client. A device starts a new protocol session on it.
+var ErrHangup = errors.New("pty client hung up")
+
 // PTY is a pseudo-terminal whose slave side is exposed at a stable symlink
 // for POS software. We keep our own slave fd open so a client can close and
-// reopen the symlink any number of times without the master seeing a hang-up.
+// reopen the symlink any number of times without the master seeing a
+// hang-up, unless the device asks to see them (ReportHangups).
 type PTY struct {
 	master *os.File
-	slave  *os.File // ours: keeps the slave alive between clients
 	name   string
-	link   string
-	wto    time.Duration
-	log    *slog.Logger
+
+	slaveMu sync.Mutex
+	slave   *os.File // ours: keeps the slave alive between clients; nil once hang-ups are reported
+
+	reportHangups atomic.Bool
+	gotData       bool // since the last hang-up; used by Read only
+
+	link string
+	wto  time.Duration
+	log  *slog.Logger
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -137,11 +152,26 @@ func (p *PTY) Path() string {
 // SlaveName is the slave device, /dev/pts/N.
 func (p *PTY) SlaveName() string { return p.name }
 
+// ReportHangups closes our own slave descriptor, so that the master sees
+// the last client closing the slave, and makes Read return ErrHangup then.
+// Raw mode stays set on the slave between clients. Call it before reading.
+func (p *PTY) ReportHangups() {
+	p.slaveMu.Lock()
+	s := p.slave
+	p.slave = nil
+	p.slaveMu.Unlock()
+	if s != nil {
+		p.reportHangups.Store(true)
+		_ = s.Close()
+	}
+}
+
 // Read returns bytes written by the POS side. After Close it returns io.EOF.
 func (p *PTY) Read(b []byte) (int, error) {
 	for {
 		n, err := p.master.Read(b)
 		if err == nil || n > 0 {
+			p.gotData = p.gotData || n > 0
 			return n, nil
 		}
 		if errors.Is(err, os.ErrClosed) {
@@ -149,6 +179,11 @@ func (p *PTY) Read(b []byte) (int, error) {
 		}
 		if !isHangup(err) {
 			return 0, fmt.Errorf("reading pty %s: %w", p.name, err)
+		}
+		if p.gotData && p.reportHangups.Load() {
+			p.gotData = false
+			p.log.Debug("pty client hung up", "slave", p.name)
+			return 0, fmt.Errorf("reading pty %s: %w", p.name, ErrHangup)
 		}
 		// EIO: no slave fd is open (client gone). Ours normally prevents
 		// it; if it happens anyway, wait for a client instead of failing.
@@ -182,11 +217,25 @@ func (p *PTY) Write(b []byte) (int, error) {
 			return written, fmt.Errorf("writing pty %s: %w", p.name, err)
 		}
 		p.log.Warn("pty client not reading, discarding its unread input", "slave", p.name)
-		if err := flushInput(p.slave); err != nil {
+		if err := p.flushClientInput(); err != nil {
 			return written, fmt.Errorf("writing pty %s: flushing: %w", p.name, err)
 		}
 	}
 	return written, nil
+}
+
+// flushClientInput discards what the device wrote and no client read:
+// through our slave fd if we hold one, else through the master, whose
+// output flush drops the bytes queued towards the slave.
+func (p *PTY) flushClientInput() error {
+	p.slaveMu.Lock()
+	defer p.slaveMu.Unlock()
+	if p.slave != nil {
+		return flushInput(p.slave)
+	}
+	return withFd(p.master, func(fd int) error {
+		return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCOFLUSH)
+	})
 }
 
 // Close closes the master and our slave fd and removes the link if it still
@@ -195,7 +244,13 @@ func (p *PTY) Close() error {
 	p.closeOnce.Do(func() {
 		close(p.closed)
 		errM := p.master.Close()
-		errS := p.slave.Close()
+		var errS error
+		p.slaveMu.Lock()
+		if p.slave != nil {
+			errS = p.slave.Close()
+			p.slave = nil
+		}
+		p.slaveMu.Unlock()
 		var errL error
 		if p.link != "" {
 			if target, err := os.Readlink(p.link); err == nil && target == p.name {

@@ -285,3 +285,79 @@ func BenchmarkPTYRoundTrip(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/roundtrip")
 }
+
+// TestPTYReportHangups: once asked, Read reports a client closing the port
+// after all it wrote, and the next client's bytes come after; a device
+// writing to nobody still never blocks (the master flushes instead).
+func TestPTYReportHangups(t *testing.T) {
+	p, err := OpenPTY(PTYConfig{Link: filepath.Join(t.TempDir(), "dev"), WriteTimeout: 20 * time.Millisecond, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.ReportHangups()
+
+	type result struct {
+		data string
+		err  error
+	}
+	reads := make(chan result, 16)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := p.Read(buf)
+			reads <- result{string(buf[:n]), err}
+			if errors.Is(err, io.EOF) {
+				return
+			}
+		}
+	}()
+	next := func() result {
+		t.Helper()
+		select {
+		case r := <-reads:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatal("Read returned nothing")
+			return result{}
+		}
+	}
+	for _, msg := range []string{"first", "second"} {
+		c, err := OpenRaw(p.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for len(got) < len(msg) {
+			r := next()
+			if r.err != nil {
+				t.Fatalf("%s: read %q then %v", msg, got, r.err)
+			}
+			got += r.data
+		}
+		if got != msg {
+			t.Errorf("read %q, want %q", got, msg)
+		}
+		c.Close()
+		if r := next(); !errors.Is(r.err, ErrHangup) {
+			t.Errorf("after %s closed: %q, %v; want ErrHangup", msg, r.data, r.err)
+		}
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Write(bytes.Repeat([]byte{'x'}, 256<<10))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Write blocked with no client and no slave fd of ours")
+	}
+}
