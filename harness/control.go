@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sort"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/possim/possim/profile"
 	"github.com/possim/possim/virtualdevices/bridge"
 	"github.com/possim/possim/virtualdevices/cardreader"
 	"github.com/possim/possim/virtualdevices/pinpad"
@@ -43,9 +45,14 @@ type ControlConfig struct {
 	Bridge *bridge.Bridge
 	// Recorder feeds /api/events and the WebSocket stream.
 	Recorder *Recorder
+	// Profile, if set, is where the reader's cards came from: status and
+	// error messages list its cards with ranges folded into one item
+	// (load-0001..load-1024). Without it they list the reader's aliases.
+	Profile *profile.Profile
 	// Token, if set, is required on every request as "Authorization:
 	// Bearer TOKEN" (or ?token= where a browser cannot set headers), and
-	// allows binding a non-loopback address.
+	// allows binding a non-loopback address and serving any Host name.
+	// Without it only loopback Host names are served.
 	Token  string
 	Logger *slog.Logger
 	// ClientBuffer is how many events a WebSocket client may lag behind
@@ -60,6 +67,7 @@ type Control struct {
 	cfg      ControlConfig
 	log      *slog.Logger
 	devices  map[string]map[string]action
+	cards    []string // the reader's cards as listed to people, ranges folded
 	upgrader websocket.Upgrader
 
 	srv  *http.Server
@@ -88,6 +96,12 @@ func NewControl(cfg ControlConfig) *Control {
 	}
 	c := &Control{cfg: cfg, log: cfg.Logger, clients: map[*wsClient]struct{}{}}
 	c.devices = c.actions()
+	switch {
+	case cfg.Profile != nil:
+		c.cards = cfg.Profile.CardAliases()
+	case cfg.Reader != nil:
+		c.cards = cfg.Reader.Aliases()
+	}
 	c.upgrader = websocket.Upgrader{CheckOrigin: allowedOrigin}
 	cfg.Recorder.Watch(c.fanout)
 	return c
@@ -157,12 +171,26 @@ func (c *Control) close() error {
 	return err
 }
 
-// ServeHTTP routes a request after the token and origin checks.
+// ServeHTTP routes a request after the token, host and origin checks.
 func (c *Control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	// No page may frame the API or the dashboard: a framed dashboard
+	// could be clicked through by the page around it.
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", frameNone)
 	if !c.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="possim"`)
+		h.Set("WWW-Authenticate", `Bearer realm="possim"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer TOKEN")
+		return
+	}
+	// DNS rebinding: a foreign name made to resolve to 127.0.0.1 makes a
+	// browser see this API as that site's own, Origin and all. Only the
+	// Host header still shows the foreign name, so without a token only
+	// loopback names are served.
+	if c.cfg.Token == "" && !loopbackHost(r.Host) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf(
+			"host %q not served: without a token only loopback names are (localhost, 127.0.0.0/8, [::1]); set POSSIM_TOKEN to serve other names", r.Host))
 		return
 	}
 	// A browser page of another site may post to a loopback port; its
@@ -210,6 +238,30 @@ func (c *Control) authorized(r *http.Request) bool {
 		got = r.URL.Query().Get("token")
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(c.cfg.Token)) == 1
+}
+
+// frameNone forbids framing; pages with their own policy append it.
+const frameNone = "frame-ancestors 'none'"
+
+// loopbackHost reports whether a Host header names this machine by a
+// loopback name or address (localhost, 127.0.0.0/8, ::1), with or
+// without a port: a name no DNS answer can point elsewhere.
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport // no port
+		if h, ok := strings.CutPrefix(host, "["); ok {
+			host, ok = strings.CutSuffix(h, "]")
+			if !ok {
+				return false
+			}
+		}
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
 }
 
 // allowedOrigin accepts requests without an Origin (curl, Go clients) and
@@ -340,45 +392,14 @@ func (c *Control) actions() map[string]map[string]action {
 }
 
 func (c *Control) checkCard(alias string) error {
-	aliases := c.cfg.Reader.Aliases()
+	valid := strings.Join(c.cards, ", ")
 	if alias == "" {
-		return badRequest(`a card is required, as {"card":"visa-credit"}; valid cards: %s`, listAliases(aliases))
+		return badRequest(`a card is required, as {"card":"visa-credit"}; valid cards: %s`, valid)
 	}
-	if !slices.Contains(aliases, alias) {
-		return badRequest("unknown card %q; valid cards: %s", alias, listAliases(aliases))
+	if !slices.Contains(c.cfg.Reader.Aliases(), alias) {
+		return badRequest("unknown card %q; valid cards: %s", alias, valid)
 	}
 	return nil
-}
-
-// listAliases joins sorted aliases, folding the numbered runs a profile
-// makes for load tests (load-0001 ... load-1024) into one "a..b" item so
-// the list stays readable.
-func listAliases(aliases []string) string {
-	var out []string
-	for i := 0; i < len(aliases); {
-		j := i
-		for j+1 < len(aliases) && nextInRun(aliases[j], aliases[j+1]) {
-			j++
-		}
-		if j-i >= 2 {
-			out = append(out, aliases[i]+".."+aliases[j])
-		} else {
-			out = append(out, aliases[i:j+1]...)
-		}
-		i = j + 1
-	}
-	return strings.Join(out, ", ")
-}
-
-// nextInRun reports whether b is a's successor in a "name-NNNN" run.
-func nextInRun(a, b string) bool {
-	ai, bi := strings.LastIndexByte(a, '-'), strings.LastIndexByte(b, '-')
-	if ai < 0 || bi < 0 || a[:ai] != b[:bi] || len(a) != len(b) {
-		return false
-	}
-	an, err1 := strconv.Atoi(a[ai+1:])
-	bn, err2 := strconv.Atoi(b[bi+1:])
-	return err1 == nil && err2 == nil && bn == an+1
 }
 
 // checkCode keeps scans to what a barcode or QR code can carry as text:
@@ -525,6 +546,8 @@ type PrinterStatus struct {
 // CardReaderStatus is the card reader's part of Status. The reader has no
 // state getter, so its last event tells what it did last.
 type CardReaderStatus struct {
+	// Cards are the aliases a card action takes, a profile's range folded
+	// into one "first..last" item.
 	Cards []string `json:"cards"`
 	Last  *Event   `json:"last_event,omitempty"`
 }
@@ -561,7 +584,7 @@ func (c *Control) Status() Status {
 			PaperNearEnd: s.PaperNearEnd, PaperOut: s.PaperOut, Error: s.Error, Receipts: len(p.Receipts()), Last: last("printer")}
 	}
 	if rd := c.cfg.Reader; rd != nil {
-		st.CardReader = &CardReaderStatus{Cards: rd.Aliases(), Last: last("cardreader")}
+		st.CardReader = &CardReaderStatus{Cards: slices.Clone(c.cards), Last: last("cardreader")}
 	}
 	if pad := c.cfg.PINPad; pad != nil {
 		st.PINPad = &PINPadStatus{Display: pad.Display(), KeyLoaded: pad.KeyLoaded() != "", Last: last("pinpad")}
@@ -657,7 +680,7 @@ func (c *Control) serveReceipt(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, rc.Text)
 	case "html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "+frameNone)
 		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Receipt %04d</title></head><body>\n%s</body></html>\n", rc.Seq, rc.HTML)
 	default:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown format %q; want text or html", f))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -33,7 +34,7 @@ func newControlFixture(t *testing.T) *controlFixture {
 	t.Helper()
 	rack, dir := newTestRack(t)
 	ctl := NewControl(ControlConfig{Printer: rack.Printer, Reader: rack.Reader, PINPad: rack.PINPad,
-		Scanner: rack.Scanner, Recorder: rack.Recorder, Logger: rackTestLogger(t)})
+		Scanner: rack.Scanner, Recorder: rack.Recorder, Profile: rack.Profile, Logger: rackTestLogger(t)})
 	srv := httptest.NewServer(ctl)
 	t.Cleanup(func() {
 		if err := ctl.Close(); err != nil {
@@ -47,10 +48,19 @@ func newControlFixture(t *testing.T) *controlFixture {
 // do sends a request and returns the status and body.
 func (f *controlFixture) do(t *testing.T, method, path, body string, header http.Header) (int, string) {
 	t.Helper()
+	resp, b := f.doHost(t, method, path, body, "", header)
+	return resp.StatusCode, b
+}
+
+// doHost sends a request with the Host header set to host ("": the
+// server's address) and returns the response and its body.
+func (f *controlFixture) doHost(t *testing.T, method, path, body, host string, header http.Header) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Host = host
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -63,7 +73,7 @@ func (f *controlFixture) do(t *testing.T, method, path, body string, header http
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 func (f *controlFixture) dialStream(t *testing.T, query string, header http.Header) *websocket.Conn {
@@ -391,23 +401,6 @@ func TestCloseEndsStreams(t *testing.T) {
 	}
 }
 
-func TestListAliases(t *testing.T) {
-	tests := []struct {
-		in   []string
-		want string
-	}{
-		{nil, ""},
-		{[]string{"a", "b"}, "a, b"},
-		{[]string{"cup-debit", "load-0001", "load-0002", "load-0003", "lost"}, "cup-debit, load-0001..load-0003, lost"},
-		{[]string{"load-0001", "load-0002", "load-0004"}, "load-0001, load-0002, load-0004"},
-	}
-	for _, tt := range tests {
-		if got := listAliases(tt.in); got != tt.want {
-			t.Errorf("listAliases(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // FuzzControlAction sends arbitrary action paths and bodies: the API must
 // answer every one with a JSON body and a status it documents, and never
 // panic.
@@ -430,11 +423,12 @@ func FuzzControlAction(f *testing.F) {
 	}
 	defer rack.Close()
 	ctl := NewControl(ControlConfig{Printer: rack.Printer, Reader: rack.Reader, PINPad: rack.PINPad,
-		Scanner: rack.Scanner, Recorder: rack.Recorder})
+		Scanner: rack.Scanner, Recorder: rack.Recorder, Profile: rack.Profile})
 	defer ctl.Close()
 	documented := map[int]bool{200: true, 400: true, 404: true, 405: true, 409: true}
 	f.Fuzz(func(t *testing.T, path, body string) {
 		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		req.Host = "127.0.0.1:7070"
 		req.URL.Path = path
 		w := httptest.NewRecorder()
 		ctl.ServeHTTP(w, req)
@@ -460,5 +454,165 @@ func BenchmarkFanout(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ctl.fanout(e)
+	}
+}
+
+// TestControlHostRebinding plays a DNS-rebinding page: a foreign name made
+// to resolve to 127.0.0.1, so the browser sends that name as Host and as
+// Origin. Without a token the API refuses it on actions, the event poll
+// and the WebSocket, and keeps serving the loopback names.
+func TestControlHostRebinding(t *testing.T) {
+	f := newControlFixture(t)
+	_, port, err := net.SplitHostPort(f.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := "evil.example:" + port
+	evilOrigin := http.Header{"Origin": {"http://" + evil}}
+	for _, tt := range []struct {
+		method, path string
+		header       http.Header
+	}{
+		{"POST", "/api/printer/paper-out", evilOrigin},
+		{"GET", "/api/events?since=0", evilOrigin},
+		{"GET", "/api/events?since=0", nil}, // a same-origin GET need not carry Origin
+		{"GET", "/api/status", nil},
+		{"GET", "/", nil},
+	} {
+		resp, body := f.doHost(t, tt.method, tt.path, "", evil, tt.header)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "POSSIM_TOKEN") || !strings.Contains(body, evil) {
+			t.Errorf("%s %s with Host %s: %d %s; want 403 naming the host and POSSIM_TOKEN", tt.method, tt.path, evil, resp.StatusCode, body)
+		}
+	}
+	if f.rack.Printer.Status().PaperOut {
+		t.Error("a rebound request changed the printer")
+	}
+	wsURL := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/api/events/ws?since=0"
+	conn, resp, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL, http.Header{"Host": {evil}, "Origin": {"http://" + evil}})
+	if err == nil {
+		conn.Close()
+	}
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("WebSocket with Host %s: err %v, resp %v; want 403", evil, err, resp)
+	}
+
+	// The loopback names, as a browser on this machine sends them.
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "LocalHost:" + port, "127.0.0.2:" + port, "localhost"} {
+		origin := http.Header{"Origin": {"http://" + host}}
+		if resp, body := f.doHost(t, "POST", "/api/printer/near-end", "", host, origin); resp.StatusCode != http.StatusOK {
+			t.Errorf("POST with Host %s: %d %s", host, resp.StatusCode, body)
+		}
+		if resp, body := f.doHost(t, "GET", "/api/events?since=0", "", host, origin); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET events with Host %s: %d %s", host, resp.StatusCode, body)
+		}
+		conn, resp, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL, http.Header{"Host": {host}, "Origin": {"http://" + host}})
+		if err != nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+			}
+			t.Errorf("WebSocket with Host %s: %v (HTTP %d)", host, err, status)
+			continue
+		}
+		conn.Close()
+	}
+}
+
+// TestControlTokenServesOtherNames: with a token the API may be reached
+// by any name, since a rebinding page cannot know the token.
+func TestControlTokenServesOtherNames(t *testing.T) {
+	ctl := NewControl(ControlConfig{Token: "s3cret"})
+	srv := httptest.NewServer(ctl)
+	defer srv.Close()
+	defer ctl.Close()
+	for auth, want := range map[string]int{"": http.StatusUnauthorized, "Bearer s3cret": http.StatusOK} {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/status", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "lab-pc.example:7070"
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host lab-pc.example, Authorization %q: %d, want %d", auth, resp.StatusCode, want)
+		}
+	}
+}
+
+func TestLoopbackHost(t *testing.T) {
+	tests := map[string]bool{
+		"127.0.0.1": true, "127.0.0.1:7070": true, "127.9.8.7:1": true, "localhost": true, "localhost:80": true,
+		"LOCALHOST:80": true, "[::1]": true, "[::1]:7070": true, "::1": true, "[::ffff:127.0.0.1]:7070": true,
+		"": false, "evil.example:7070": false, "localhost.evil.example:7070": false, "127.0.0.1.evil.example": false,
+		"10.0.0.1:7070": false, "[::2]:7070": false, "[::1": false, "0.0.0.0:7070": false, "[fe80::1%25lo]:7070": false,
+		"sub.localhost:7070": false,
+	}
+	for host, want := range tests {
+		if got := loopbackHost(host); got != want {
+			t.Errorf("loopbackHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestControlNoFraming: every response forbids framing, the dashboard's
+// included, and the dashboard's policy still lets its inline script run.
+func TestControlNoFraming(t *testing.T) {
+	f := newControlFixture(t)
+	for _, tt := range []struct{ method, path, host string }{
+		{"GET", "/", ""},
+		{"GET", "/api/status", ""},
+		{"GET", "/api/events", ""},
+		{"POST", "/api/printer/fix", ""},
+		{"GET", "/nope", ""},
+		{"GET", "/api/status", "evil.example"},
+	} {
+		resp, body := f.doHost(t, tt.method, tt.path, "", tt.host, nil)
+		if got := resp.Header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("%s %s (%d): X-Frame-Options %q, want DENY", tt.method, tt.path, resp.StatusCode, got)
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("%s %s (%d): Content-Security-Policy %q lacks frame-ancestors 'none'", tt.method, tt.path, resp.StatusCode, csp)
+		}
+		if tt.path == "/" {
+			if !strings.Contains(csp, "script-src 'unsafe-inline'") || !strings.Contains(body, "<script>") || strings.Contains(body, "<script src") {
+				t.Errorf("dashboard: policy %q does not fit its inline script", csp)
+			}
+		}
+	}
+}
+
+// TestControlStatusFoldsCards: status lists a profile's card range as one
+// item, as error messages do, not 1024 load cards.
+func TestControlStatusFoldsCards(t *testing.T) {
+	f := newControlFixture(t)
+	code, body := f.do(t, "GET", "/api/status", "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("status: %d %s", code, body)
+	}
+	var st Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	cards := st.CardReader.Cards
+	if !slices.Contains(cards, "load-0001..load-1024") || slices.Contains(cards, "load-0002") || len(cards) > 20 {
+		t.Errorf("status cards (%d): %q; want the load range folded", len(cards), cards)
+	}
+	if !slices.Contains(cards, "visa-credit") {
+		t.Errorf("status cards %q lack visa-credit", cards)
+	}
+	code, body = f.do(t, "POST", "/api/cardreader/insert", `{"card":"amex"}`, nil)
+	if code != http.StatusBadRequest || !strings.Contains(body, "load-0001..load-1024") {
+		t.Errorf("unknown card: %d %s; want the folded range listed", code, body)
+	}
+	// A card of the range is still a card.
+	if code, body := f.do(t, "POST", "/api/cardreader/insert", `{"card":"load-0500"}`, nil); code != http.StatusOK {
+		t.Errorf("insert load-0500: %d %s", code, body)
 	}
 }

@@ -46,6 +46,9 @@ type Rack struct {
 	PINPad   *pinpad.Pad
 	Scanner  *scanner.Scanner
 	Recorder *Recorder
+	// Profile is the profile the devices were made from (the default one
+	// when RackConfig.Profile was nil).
+	Profile *profile.Profile
 
 	paths   map[string]string
 	closers []func() error // in reverse order of opening
@@ -71,7 +74,7 @@ func NewRack(cfg RackConfig) (rack *Rack, err error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("rack: %w", err)
 	}
-	r := &Rack{Recorder: cfg.Recorder, paths: map[string]string{}}
+	r := &Rack{Recorder: cfg.Recorder, Profile: cfg.Profile, paths: map[string]string{}}
 	defer func() {
 		if err != nil {
 			r.Close()

@@ -83,13 +83,18 @@ func (r *running) stop(t *testing.T) (int, string) {
 // prints a receipt on DIR/printer and finds it in DIR/receipts and on the
 // control API.
 func TestDevicesCommand(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "run") // created: its parent exists
 	r := start(t, "devices", "--dir", dir, "--control", "127.0.0.1:0", "--seed", "7")
 	url, lines := r.waitLine(t, "possim devices control API on ")
 	listing := strings.Join(lines, "\n")
 	for _, name := range []string{"cardreader", "pinpad", "printer", "scanner"} {
 		if !strings.Contains(listing, filepath.Join(dir, name)) {
 			t.Errorf("no path for %s in:\n%s", name, listing)
+		}
+	}
+	for _, want := range []string{"dashboard    " + url + "/", "try          curl -X POST -d '{\"card\":\"visa-credit\"}' " + url + "/api/cardreader/insert"} {
+		if !strings.Contains(listing, want) {
+			t.Errorf("no %q in:\n%s", want, listing)
 		}
 	}
 
@@ -254,17 +259,31 @@ func TestDevicesAndBridgeUsage(t *testing.T) {
 		{[]string{"devices", "--dir", dir, "--control", "0.0.0.0:0"}, "non-loopback"},
 		{[]string{"devices", "--dir", dir, "extra"}, "unexpected argument"},
 		{[]string{"devices", "--dir", dir, "--max-events", "0"}, "--max-events 0: must be at least 1"},
+		{[]string{"devices", "--dir", filepath.Join(dir, "no", "run")}, "directory " + filepath.Join(dir, "no") + " does not exist"},
+		{[]string{"devices", "--dir", filepath.Join(dir, "file", "run")}, "is not a directory"},
+		{[]string{"devices", "--dir", filepath.Join(dir, "file")}, "is a file"},
 		{[]string{"bridge", "--pty", "x"}, "--device PATH and --port NAME"},
 		{[]string{"bridge", "--device", "/dev/null"}, "--pty LINK and --tcp ADDR"},
 		{[]string{"bridge", "--device", "/dev/null", "--pty", "a", "--fault", "melt"}, "unknown bridge fault"},
 		{[]string{"bridge", "--device", filepath.Join(dir, "none"), "--pty", filepath.Join(dir, "a")}, "opening the device"},
 	}
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Cancelled: a command that wrongly accepts its flags returns at once
+	// instead of running until the test times out.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
 	for _, tt := range tests {
 		var stderr bytes.Buffer
-		code := Main(t.Context(), tt.args, &Env{Stdout: io.Discard, Stderr: &stderr, Getenv: func(string) string { return "" }})
+		code := Main(ctx, tt.args, &Env{Stdout: io.Discard, Stderr: &stderr, Getenv: func(string) string { return "" }})
 		if code != 2 || !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr.String(), tt.want)
 		}
+	}
+	// A refused --dir leaves nothing behind.
+	if _, err := os.Stat(filepath.Join(dir, "no")); !os.IsNotExist(err) {
+		t.Errorf("--dir with a missing parent created it: %v", err)
 	}
 }
 
