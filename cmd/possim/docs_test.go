@@ -55,7 +55,6 @@ import (
 // docSkips: commands the test does not run, by prefix (after `possim `),
 // with why.
 var docSkips = []struct{ prefix, reason string }{
-	{"devices --dir run --control 127.0.0.1:7070 [", "synopsis: optional flags in brackets; TestDevicesCommand runs the command"},
 	{"devices control API on", "a line of possim devices' output in a plain block, not a command"},
 	{"bridge (--device", "synopsis: alternatives in parentheses; TestBridgeCommand runs the command"},
 	{"bridge --port /dev/ttyUSB0", "needs a real serial port"},
