@@ -93,8 +93,8 @@ func runBridge(ctx context.Context, args []string, env *Env) error {
 	recordPath := fs.String("record", "", "record every byte both ways as JSONL in `FILE` (mode 0600: it may hold card data)")
 	var faults faultFlags
 	fs.Var(&faults, "fault", "install `SPEC` at start: KIND[,dir=pos->dev|dev->pos][,delay=D][,count=N][,offset=K]; repeatable")
-	control := fs.String("control", "", "serve /api/bridge/{fault,clear,disconnect} on `ADDR` (loopback unless --token)")
-	token := fs.String("token", "", "require `TOKEN` as Authorization: Bearer on the control API")
+	control := fs.String("control", "", "serve /api/bridge/{fault,clear,disconnect} on `ADDR` (loopback unless a token is set)")
+	token := fs.String("token", "", "require `TOKEN` as Authorization: Bearer on the control API;\nprefer the environment variable POSSIM_TOKEN, which ps does not show")
 	verbose := fs.Bool("v", false, "log every connection and fault")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -153,6 +153,9 @@ func runBridge(ctx context.Context, args []string, env *Env) error {
 	}
 	var ctl *harness.Control
 	if *control != "" {
+		if *token == "" && env.Getenv != nil {
+			*token = env.Getenv("POSSIM_TOKEN")
+		}
 		ctl = harness.NewControl(harness.ControlConfig{Bridge: b, Token: *token, Logger: log.With("part", "control")})
 		if err := ctl.Start(*control); err != nil {
 			b.Close()
