@@ -40,43 +40,6 @@ func TestShardsCoverTheSuiteOnce(t *testing.T) {
 	}
 }
 
-// TestSameSeedSameTimeline runs the whole suite (but its @wired real-time
-// scenarios) twice with the same seed and
-// compares the saved timelines byte for byte.
-func TestSameSeedSameTimeline(t *testing.T) {
-	feature := filepath.Join("..", "features")
-	run := func(dir string) {
-		synctest.Test(t, func(t *testing.T) {
-			var out bytes.Buffer
-			res, err := Run(context.Background(), Options{Paths: []string{feature}, Output: &out, Format: "progress",
-				Tags: "~@wired", Seed: 42, TimelineDir: dir, TempDir: t.TempDir(), Synchronous: "NORMAL", Settle: synctest.Wait})
-			if err != nil || res.Status != 0 {
-				t.Fatalf("run: %v\n%s", err, out.String())
-			}
-		})
-	}
-	a, b := t.TempDir(), t.TempDir()
-	run(a)
-	run(b)
-	files, _ := filepath.Glob(filepath.Join(a, "*.jsonl"))
-	if len(files) == 0 {
-		t.Fatal("no timelines written")
-	}
-	for _, f := range files {
-		x, _ := os.ReadFile(f)
-		y, err := os.ReadFile(filepath.Join(b, filepath.Base(f)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(x) == 0 {
-			t.Errorf("%s is empty", filepath.Base(f))
-		}
-		if d := cmp.Diff(string(x), string(y)); d != "" {
-			t.Errorf("%s differs between two runs with seed 42:\n%s", filepath.Base(f), d)
-		}
-	}
-}
-
 // tinyFeature writes a feature file of quick scenarios into dir: one
 // passes, one has a typo in a step, one fails, and an outline of two
 // examples, one of which fails.
