@@ -79,11 +79,12 @@ func (r *Result) count(status string) int {
 	return n
 }
 
-// DefaultConcurrency is how many scenarios possim run runs at once. A
-// scenario mostly waits (host latency, timeouts, printer polls, scaled down
-// but real), so several per core keep the machine busy without making
-// scenarios wait for a CPU.
-func DefaultConcurrency() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
+// DefaultConcurrency is how many scenarios possim run runs at once: four
+// per CPU, at least 8 and at most 32. A scenario mostly waits (host
+// latency, timeouts, printer polls: scaled down, but real), so several per
+// core keep the machine busy. On 2 cores, 8 ran the suite 5.5 times faster
+// than 1, 16 no faster than 8, and 4 only 3.4 times faster.
+func DefaultConcurrency() int { return min(32, max(8, 4*runtime.GOMAXPROCS(0))) }
 
 // suiteSeq makes each run's godog suite name unique (see runsBySuite).
 var suiteSeq atomic.Uint64
