@@ -1,18 +1,20 @@
 package scenarios
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -77,7 +79,18 @@ func (r *Result) count(status string) int {
 	return n
 }
 
-// Run runs the features and writes the reports it was asked for.
+// DefaultConcurrency is how many scenarios possim run runs at once: four
+// per CPU, at least 8 and at most 32. A scenario mostly waits (host
+// latency, timeouts, printer polls: scaled down, but real), so several per
+// core keep the machine busy. On 2 cores, 8 ran the suite 5.5 times faster
+// than 1, 16 no faster than 8, and 4 only 3.4 times faster.
+func DefaultConcurrency() int { return min(32, max(8, 4*runtime.GOMAXPROCS(0))) }
+
+// suiteSeq makes each run's godog suite name unique (see runsBySuite).
+var suiteSeq atomic.Uint64
+
+// Run runs the features and writes the reports it was asked for. A run in
+// which no scenario matches returns Status 1 and no scenarios (Empty).
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(o.Paths) == 0 {
 		o.Paths = []string{"features"}
@@ -94,6 +107,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 1
 	}
+	if err := checkPaths(o.Paths); err != nil {
+		return nil, err
+	}
+	format, summary, err := prepareFormats(o.Format)
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range []string{parentDir(o.HTML), o.TimelineDir} {
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("report folder: %w", err)
+			}
+		}
+	}
 	if o.HostAddr != "" || o.DevicesDir != "" {
 		// One real host or device set: scenarios take turns, and the
 		// terminal's state carries from one scenario to the next.
@@ -109,30 +136,47 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	paths := o.Paths
 	if o.ShardCount > 0 {
-		units, err := Units(o.Paths)
+		units, err := ScenarioUnits(o.Paths)
 		if err != nil {
 			return nil, err
 		}
-		paths = Shard(units, o.ShardIndex, o.ShardCount)
+		// Shard what the tags select, so that shards share the work and
+		// a filter that selects nothing fails every shard alike.
+		var refs []string
+		for _, u := range units {
+			if matchTags(o.Tags, u.Tags) {
+				refs = append(refs, u.Ref)
+			}
+		}
+		if len(refs) == 0 {
+			return &Result{Status: 1}, nil
+		}
+		paths = Shard(refs, o.ShardIndex, o.ShardCount)
 		if len(paths) == 0 {
-			fmt.Fprintf(o.Output, "shard %d/%d has no scenarios\n", o.ShardIndex, o.ShardCount)
+			fmt.Fprintf(o.Output, "shard %d/%d has no scenarios: the %d selected are fewer than the shards\n", o.ShardIndex, o.ShardCount, len(refs))
 			return &Result{}, nil
 		}
 	}
-	c := &collector{opts: &o, byID: map[string]*harness.ScenarioReport{}}
+	c := &collector{opts: &o, byID: map[string]*harness.ScenarioReport{}, ast: map[string][]string{}, nodes: map[string]where{}}
+	name := fmt.Sprintf("possim-%d", suiteSeq.Add(1))
+	runsBySuite.Store(name, c)
+	defer runsBySuite.Delete(name)
 	start := time.Now()
 	suite := godog.TestSuite{
-		Name:                "possim",
+		Name:                name,
 		ScenarioInitializer: c.initialize,
 		Options: &godog.Options{
-			Format: o.Format, Paths: paths, Tags: o.Tags, Concurrency: o.Concurrency,
+			Format: format, Paths: paths, Tags: o.Tags, Concurrency: o.Concurrency,
 			Output: o.Output, Strict: true, NoColors: true, DefaultContext: ctx,
 		},
 	}
 	status := suite.Run()
-	res := &Result{Status: status, Scenarios: c.reports(), Undefined: c.undefined, Elapsed: time.Since(start)}
-	if len(c.undefined) > 0 {
-		fmt.Fprintf(o.Output, "\n%d undefined step(s). godog's snippets are above; `possim steps` (or docs/steps.md) lists every step possim knows, with an example.\n", len(c.undefined))
+	res := &Result{Status: status, Scenarios: c.reports(), Undefined: c.undefinedTexts(), Elapsed: time.Since(start)}
+	if status == 0 && len(res.Scenarios) == 0 {
+		res.Status = 1
+	}
+	if summary && len(res.Scenarios) > 0 {
+		c.summarize(o.Output, res)
 	}
 	if o.HTML != "" {
 		if err := writeHTML(o.HTML, res, o.Seed); err != nil {
@@ -140,6 +184,76 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// Empty says no scenario matched the paths and tags.
+func (r *Result) Empty() bool { return len(r.Scenarios) == 0 && r.Status == 1 }
+
+// formats are godog's format names possim accepts; pretty and progress
+// are possim's own (see text).
+var formats = map[string]string{"pretty": "possim-pretty", "progress": "possim-progress",
+	"junit": "junit", "cucumber": "cucumber", "events": "events"}
+
+// prepareFormats maps the format list onto the formatters that print it,
+// creates the folders of the files it names, and says whether possim
+// prints its summary (when pretty or progress goes to the output).
+func prepareFormats(list string) (string, bool, error) {
+	var parts []string
+	summary := false
+	for _, f := range strings.Split(list, ",") {
+		name, file, toFile := strings.Cut(strings.TrimSpace(f), ":")
+		real, ok := formats[name]
+		if !ok {
+			valid := make([]string, 0, len(formats))
+			for n := range formats {
+				valid = append(valid, n)
+			}
+			return "", false, oneOf("format", name, valid)
+		}
+		if toFile {
+			if file == "" {
+				return "", false, fmt.Errorf("format %s: name the file after the colon, e.g. %s:out/%s.xml", name, name, name)
+			}
+			if err := os.MkdirAll(parentDir(file), 0o755); err != nil {
+				return "", false, fmt.Errorf("format %s: %w", name, err)
+			}
+			real += ":" + file
+		} else if name == "pretty" || name == "progress" {
+			summary = true
+		}
+		parts = append(parts, real)
+	}
+	// The index tells where scenarios and steps are written, whatever the
+	// formats asked for.
+	parts = append(parts, "possim-index")
+	return strings.Join(parts, ","), summary, nil
+}
+
+func parentDir(file string) string {
+	if file == "" {
+		return ""
+	}
+	return filepath.Dir(file)
+}
+
+// checkPaths makes sure every feature path exists, so that a typo is a
+// usage error and not an empty run.
+func checkPaths(paths []string) error {
+	for _, p := range paths {
+		file := p
+		if i := strings.LastIndexByte(p, ':'); i > 0 {
+			if _, err := strconv.Atoi(p[i+1:]); err == nil {
+				file = p[:i]
+			}
+		}
+		if _, err := os.Stat(file); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("feature path %q: no such file or folder", file)
+			}
+			return fmt.Errorf("feature path: %w", err)
+		}
+	}
+	return nil
 }
 
 func writeHTML(path string, res *Result, seed uint64) error {
@@ -162,18 +276,62 @@ type collector struct {
 	opts      *Options
 	mu        sync.Mutex
 	byID      map[string]*harness.ScenarioReport
+	ast       map[string][]string // scenario id -> its Gherkin node ids
 	order     []string
-	undefined []string
+	undefined []undefinedStep
+	nodes     map[string]where // Gherkin node id -> where it is written
 }
 
+// undefinedStep is a step no pattern matches, and where it is written.
+type undefinedStep struct {
+	text string
+	uri  string
+	step *godog.Step
+}
+
+func (c *collector) undefinedTexts() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, u := range c.undefined {
+		out = append(out, u.text)
+	}
+	return out
+}
+
+// reports are the scenarios' reports in file and line order, each URI a
+// file:line that reruns the scenario.
 func (c *collector) reports() []harness.ScenarioReport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]harness.ScenarioReport, 0, len(c.order))
-	for _, id := range c.order {
-		out = append(out, *c.byID[id])
+	type ordered struct {
+		r    harness.ScenarioReport
+		file string
+		line int
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].URI < out[j].URI })
+	var list []ordered
+	for _, id := range c.order {
+		r := *c.byID[id]
+		file := r.URI
+		var feature string
+		feature, _, r.URI = c.describeLocked(file, c.ast[id])
+		if feature != "" {
+			r.Feature = feature
+		}
+		_, l, _ := strings.Cut(strings.TrimPrefix(r.URI, file), ":")
+		line, _ := strconv.Atoi(l)
+		list = append(list, ordered{r, file, line})
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		if list[i].file != list[j].file {
+			return list[i].file < list[j].file
+		}
+		return list[i].line < list[j].line
+	})
+	out := make([]harness.ScenarioReport, len(list))
+	for i, o := range list {
+		out[i] = o.r
+	}
 	return out
 }
 
@@ -184,6 +342,7 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		c.mu.Lock()
 		c.byID[s.Id] = &harness.ScenarioReport{Name: s.Name, URI: s.Uri, Feature: featureName(s.Uri), Status: "passed"}
+		c.ast[s.Id] = s.AstNodeIds
 		c.order = append(c.order, s.Id)
 		c.mu.Unlock()
 		w, err := newWorld(ctx, c.opts, s)
@@ -209,7 +368,11 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 			sr.Error = err.Error()
 		}
 		if status == godog.StepUndefined {
-			c.undefined = append(c.undefined, st.Text)
+			uri := ""
+			if w, _ := ctx.Value(worldKey{}).(*World); w != nil {
+				uri = w.report.URI
+			}
+			c.undefined = append(c.undefined, undefinedStep{text: st.Text, uri: uri, step: st})
 		}
 		if r := c.current(ctx); r != nil {
 			r.Steps = append(r.Steps, sr)
@@ -281,119 +444,4 @@ func writeTimeline(dir string, s *godog.Scenario, w *World) error {
 		return err
 	}
 	return f.Close()
-}
-
-// Unit is one scenario of a feature file: file:line and its tags (the
-// feature's and its own).
-type Unit struct {
-	Ref  string
-	Tags []string
-}
-
-// HasTag says whether the unit carries a tag such as "@wired".
-func (u Unit) HasTag(tag string) bool {
-	for _, t := range u.Tags {
-		if t == tag {
-			return true
-		}
-	}
-	return false
-}
-
-// Units lists every scenario of the paths as file:line, sorted, an outline
-// counting once: the units that shards split and go test runs one by one.
-func Units(paths []string) ([]string, error) {
-	us, err := ScenarioUnits(paths)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(us))
-	for i, u := range us {
-		out[i] = u.Ref
-	}
-	return out, nil
-}
-
-// ScenarioUnits is Units with each scenario's tags.
-func ScenarioUnits(paths []string) ([]Unit, error) {
-	var units []Unit
-	for _, p := range paths {
-		p, _, _ = strings.Cut(p, ":")
-		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() || !strings.HasSuffix(path, ".feature") {
-				return nil
-			}
-			us, err := scanFeature(path)
-			units = append(units, us...)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("listing scenarios: %w", err)
-		}
-	}
-	sort.Slice(units, func(i, j int) bool { return units[i].Ref < units[j].Ref })
-	return units, nil
-}
-
-// scanFeature finds the scenario lines and tags of a feature file without
-// a full Gherkin parse: tags are the @words on the lines just above.
-func scanFeature(path string) ([]Unit, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var (
-		units       []Unit
-		featureTags []string
-		pending     []string
-		inFeature   bool
-	)
-	s := bufio.NewScanner(f)
-	for n := 1; s.Scan(); n++ {
-		t := strings.TrimSpace(s.Text())
-		switch {
-		case strings.HasPrefix(t, "@"):
-			pending = append(pending, strings.Fields(t)...)
-		case strings.HasPrefix(t, "Feature:"):
-			featureTags, pending, inFeature = pending, nil, true
-		case inFeature && (strings.HasPrefix(t, "Scenario:") || strings.HasPrefix(t, "Scenario Outline:") ||
-			strings.HasPrefix(t, "Scenario Template:") || strings.HasPrefix(t, "Example:")):
-			tags := append(append([]string(nil), featureTags...), pending...)
-			units = append(units, Unit{Ref: path + ":" + strconv.Itoa(n), Tags: tags})
-			pending = nil
-		case t == "" || strings.HasPrefix(t, "#"):
-		default:
-			if !strings.HasPrefix(t, "Examples:") {
-				pending = nil
-			}
-		}
-	}
-	return units, s.Err()
-}
-
-// Shard returns the units of shard i of n (1-based), dealt round-robin
-// over the sorted units so every unit lands in exactly one shard.
-func Shard(units []string, i, n int) []string {
-	var out []string
-	for k, u := range units {
-		if k%n == i-1 {
-			out = append(out, u)
-		}
-	}
-	return out
-}
-
-// ParseShard reads "i/n".
-func ParseShard(s string) (int, int, error) {
-	a, b, ok := strings.Cut(s, "/")
-	i, err1 := strconv.Atoi(a)
-	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
-		return 0, 0, fmt.Errorf("bad shard %q: write it as i/n with 1 <= i <= n, e.g. 2/3", s)
-	}
-	return i, n, nil
 }

@@ -23,7 +23,7 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	html := fs.String("html", "", "write the self-contained HTML report here")
 	timeline := fs.String("timeline", "", "write each scenario's timeline as JSONL into this folder")
 	seed := fs.Uint64("seed", 1, "seed of the run; the same seed gives the same timelines")
-	conc := fs.Int("concurrency", 1, "scenarios run at once, each in its own lab")
+	conc := fs.Int("concurrency", scenarios.DefaultConcurrency(), "scenarios run at once, each in its own lab (1: one after another; --host and --devices always run one at a time)")
 	shard := fs.String("shard", "", "run shard i of n (e.g. 2/3) for a CI matrix")
 	host := fs.String("host", "", "run the terminal-side scenarios against this external host (certification dry-run)")
 	devices := fs.String("devices", "", "use the ptys of possim devices in this folder instead of in-process devices")
@@ -46,6 +46,9 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 		}
 		paths = append(paths, rest[0])
 		rest = rest[1:]
+	}
+	if *conc < 1 {
+		return usageErr("--concurrency %d: give 1 or more", *conc)
 	}
 	if *scale <= 0 || *scale > 1 {
 		return usageErr("--time-scale %v: give a factor above 0 and at most 1", *scale)
@@ -72,12 +75,20 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	switch res.Status {
-	case 0:
+	where := strings.Join(o.Paths, " ")
+	if where == "" {
+		where = "features"
+	}
+	switch {
+	case res.Empty() && *tags != "":
+		return failErr("no scenario matches the tags %q in %s", *tags, where)
+	case res.Empty():
+		return failErr("no scenario in %s", where)
+	case res.Status == 0:
 		fmt.Fprintf(env.Stderr, "possim run: %d scenarios passed in %s\n", res.Passed(), time.Since(start).Round(time.Millisecond))
 		return nil
-	case 1:
-		return failErr("%d of %d scenarios failed", len(res.Scenarios)-res.Passed(), len(res.Scenarios))
+	case res.Status == 1:
+		return failErr("%d of %d scenarios did not pass", len(res.Scenarios)-res.Passed(), len(res.Scenarios))
 	default:
 		return usageErr("godog refused the options (see above)")
 	}
