@@ -185,7 +185,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	for _, pm := range cfg.Profile.Merchants {
 		m := ledger.Merchant{ID: pm.ID, Name: pm.Name, Mode: ledger.SettlementMode(pm.Settlement),
 			Realtime: ledger.RealtimeStatus(pm.Realtime), RealtimePerTxn: int64(pm.RealtimePerTxn),
-			RealtimeDaily: int64(pm.RealtimeDaily), CardFeeBPS: int64(pm.CardFee), QRFeeBPS: int64(pm.QRFee)}
+			RealtimeDaily: int64(pm.RealtimeDaily), CardFeeBPS: int64(pm.CardFee), QRFeeBPS: int64(pm.QRFee),
+			UnreferencedRefundLimit: int64(pm.UnreferencedRefundLimit)}
 		old, err := h.led.Merchant(ctx, pm.ID)
 		switch {
 		case err == nil:

@@ -9,13 +9,13 @@ import (
 	"time"
 )
 
-const merchantCols = "id, name, mode, realtime, rt_per_txn, rt_daily, card_bps, qr_bps"
+const merchantCols = "id, name, mode, realtime, rt_per_txn, rt_daily, card_bps, qr_bps, unref_limit"
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanMerchant(s scanner) (Merchant, error) {
 	var m Merchant
-	err := s.Scan(&m.ID, &m.Name, &m.Mode, &m.Realtime, &m.RealtimePerTxn, &m.RealtimeDaily, &m.CardFeeBPS, &m.QRFeeBPS)
+	err := s.Scan(&m.ID, &m.Name, &m.Mode, &m.Realtime, &m.RealtimePerTxn, &m.RealtimeDaily, &m.CardFeeBPS, &m.QRFeeBPS, &m.UnreferencedRefundLimit)
 	return m, err
 }
 
@@ -97,11 +97,12 @@ func (l *Ledger) PutMerchant(ctx context.Context, m Merchant) error {
 		return err
 	}
 	return l.do(ctx, func(w *writer) error {
-		_, err := w.conn.ExecContext(w.bg, `INSERT INTO merchants (`+merchantCols+`) VALUES (?,?,?,?,?,?,?,?)
+		_, err := w.conn.ExecContext(w.bg, `INSERT INTO merchants (`+merchantCols+`) VALUES (?,?,?,?,?,?,?,?,?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, mode = excluded.mode, realtime = excluded.realtime,
 			rt_per_txn = excluded.rt_per_txn, rt_daily = excluded.rt_daily, card_bps = excluded.card_bps,
-			qr_bps = excluded.qr_bps`,
-			m.ID, m.Name, string(m.Mode), string(m.Realtime), m.RealtimePerTxn, m.RealtimeDaily, m.CardFeeBPS, m.QRFeeBPS)
+			qr_bps = excluded.qr_bps, unref_limit = excluded.unref_limit`,
+			m.ID, m.Name, string(m.Mode), string(m.Realtime), m.RealtimePerTxn, m.RealtimeDaily, m.CardFeeBPS, m.QRFeeBPS,
+			m.UnreferencedRefundLimit)
 		if err != nil {
 			return l.fileErr("saving merchant "+m.ID, err)
 		}

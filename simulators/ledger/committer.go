@@ -67,6 +67,25 @@ func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
 	return w, nil
 }
 
+// migrate adds the columns a file of an older version lacks.
+func (w *writer) migrate(ctx context.Context) error {
+	for _, m := range migrations {
+		var n int
+		if err := w.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?",
+			m.table, m.column).Scan(&n); err != nil {
+			return fmt.Errorf("reading the columns of %s: %w", m.table, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := w.conn.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("adding %s.%s: %w", m.table, m.column, err)
+		}
+		w.l.log.Info("ledger migrated", "path", w.l.path, "added", m.table+"."+m.column)
+	}
+	return nil
+}
+
 func (w *writer) init(ctx context.Context) error {
 	l := w.l
 	rows, err := w.conn.QueryContext(ctx, "PRAGMA quick_check")
@@ -103,9 +122,12 @@ func (w *writer) init(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return l.fileErr("creating schema", err)
 	}
-	_, err = w.conn.ExecContext(ctx, schemaSQL+atcSchemaSQL+fmt.Sprintf("PRAGMA user_version = %d;", schemaVersion))
+	_, err = w.conn.ExecContext(ctx, schemaSQL+atcSchemaSQL)
 	if err == nil {
-		_, err = w.conn.ExecContext(ctx, "COMMIT")
+		err = w.migrate(ctx)
+	}
+	if err == nil {
+		_, err = w.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d; COMMIT", schemaVersion))
 	}
 	if err != nil {
 		w.conn.ExecContext(ctx, "ROLLBACK")

@@ -3,15 +3,18 @@ package ledger
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
 
 // TestRandomHistoryMatchesModel runs a seeded random mix of sales, refunds
 // (unreferenced, and by reference of any entry, within or beyond what is left
-// of it), voids, reversals (of sales and of voids), onboarding changes, cut-offs and
-// restarts, and checks the final balance against a plain model and the
-// invariants with Verify.
+// of it), voids, reversals (of sales and of voids), onboarding and
+// unreferenced refund limit changes, cut-offs and restarts, and checks the
+// final balance against a plain model and the invariants with Verify. The
+// ledger journals what the host approved, so an unreferenced refund above the
+// merchant's limit is kept, and Verify names exactly those.
 func TestRandomHistoryMatchesModel(t *testing.T) {
 	ctx := context.Background()
 	seed := uint64(time.Now().UnixNano())
@@ -20,6 +23,8 @@ func TestRandomHistoryMatchesModel(t *testing.T) {
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL", MaxBatch: 8})
 	m := demoMerchant()
 	m.RealtimePerTxn, m.RealtimeDaily = 50000, 200000
+	m.UnreferencedRefundLimit = 2500
+	limit := m.UnreferencedRefundLimit
 	if err := l.PutMerchant(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +133,22 @@ func TestRandomHistoryMatchesModel(t *testing.T) {
 			if err := l.SetRealtime(ctx, mid, st); err != nil {
 				t.Fatal(err)
 			}
+			if rng.IntN(3) > 0 {
+				continue
+			}
+			m, err := l.Merchant(ctx, mid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.UnreferencedRefundLimit != limit || m.Realtime != st {
+				t.Fatalf("merchant has limit %d, real-time %s; model says %d, %s (seed %d)",
+					m.UnreferencedRefundLimit, m.Realtime, limit, st, seed)
+			}
+			limit = int64(rng.IntN(3)) * 2500
+			m.UnreferencedRefundLimit = limit
+			if err := l.PutMerchant(ctx, m); err != nil {
+				t.Fatal(err)
+			}
 		case op < 19:
 			if _, err := l.CutOff(ctx, now); err != nil {
 				t.Fatal(err)
@@ -148,5 +169,24 @@ func TestRandomHistoryMatchesModel(t *testing.T) {
 	if got := balance(t, l, mid); got != want {
 		t.Errorf("balance %d, model says %d (seed %d)", got, want, seed)
 	}
-	mustVerify(t, l)
+	over := map[string]bool{}
+	for _, h := range hist {
+		if h.e.Kind == KindRefund && h.e.Orig == nil && h.e.Amount > limit {
+			over[h.e.Key.String()] = true
+		}
+	}
+	bs, err := l.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		key, _, _ := strings.Cut(strings.TrimPrefix(b.Detail, "refund "), " ")
+		if b.Rule != RuleUnreferencedRefund || !over[key] {
+			t.Errorf("breach: %s (limit %d, seed %d)", b, limit, seed)
+		}
+		delete(over, key)
+	}
+	for k := range over {
+		t.Errorf("unreferenced refund %s above the limit %d not reported (seed %d)", k, limit, seed)
+	}
 }

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -197,4 +198,78 @@ func TestVerifyFindsOverRefunds(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestVerifyFindsUnreferencedRefundsOfOldLedgers: a version 1 file, which
+// stored no limit, holds the 9,999,999,999.99 refund naming no sale that an
+// older host approved. Open migrates it, and Verify names the refund both
+// before and after the host stores the profile's limit.
+func TestVerifyFindsUnreferencedRefundsOfOldLedgers(t *testing.T) {
+	ctx := context.Background()
+	l, path := openLedger(t, Options{Synchronous: "NORMAL"})
+	s := sale(1, 10000, t0)
+	record(t, l, s)
+	record(t, l, refundOf(2, s, 6000, t0))
+	unref := func(n int, amount int64) Entry {
+		e := sale(n, amount, t0)
+		e.Kind, e.ProcCode, e.CardRef = KindRefund, "200000", ""
+		return e
+	}
+	huge, small := unref(3, 999999999999), unref(4, 10000)
+	record(t, l, huge)
+	record(t, l, small)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Take the file back to version 1: the merchants table without its limit.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("ALTER TABLE merchants DROP COLUMN unref_limit; PRAGMA user_version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	l, err = Open(ctx, path, Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatalf("opening a version 1 file: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if b := balance(t, l, mid); b > -9_900_000_000_00 {
+		t.Fatalf("balance %d; the old refund should have taken it below -9.9 billion", b)
+	}
+	m, err := l.Merchant(ctx, mid)
+	if err != nil || m.UnreferencedRefundLimit != 0 || m.Name != "Demo Mart" {
+		t.Fatalf("merchant after migration: %+v, %v; want Demo Mart with limit 0", m, err)
+	}
+	var version int
+	if err := l.rdb.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != schemaVersion {
+		t.Errorf("user_version %d (%v) after migration; want %d", version, err, schemaVersion)
+	}
+	want := func(limit int64, keys ...Entry) {
+		t.Helper()
+		bs, err := l.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bs) != len(keys) {
+			t.Errorf("limit %d: %d breaches, want %d: %v", limit, len(bs), len(keys), bs)
+		}
+		for i, e := range keys {
+			w := fmt.Sprintf("refund %s of %d naming no sale, to merchant %s: above its unreferenced refund limit %d",
+				e.Key, e.Amount, mid, limit)
+			if i >= len(bs) || bs[i].Rule != RuleUnreferencedRefund || bs[i].Detail != w {
+				t.Errorf("limit %d: want breach %s: %s; got %v", limit, RuleUnreferencedRefund, w, bs)
+			}
+		}
+	}
+	want(0, huge, small)
+	// The host registers the merchant with its profile's 500.00 limit.
+	m.UnreferencedRefundLimit = 50000
+	if err := l.PutMerchant(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	l = reopen(t, l)
+	want(50000, huge)
 }

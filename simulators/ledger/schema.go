@@ -1,8 +1,12 @@
 package ledger
 
 // schemaVersion is stored in PRAGMA user_version; Open refuses a file written
-// by a newer schema rather than guessing.
-const schemaVersion = 1
+// by a newer schema rather than guessing, and brings an older one up to date
+// (see migrations).
+//
+//	1: the first schema
+//	2: merchants.unref_limit, the merchant's unreferenced refund limit
+const schemaVersion = 2
 
 // The journal keeps every request (entries), the money movements they cause
 // (postings), the merchant accounts and the per-card daily usage the issuer
@@ -22,7 +26,8 @@ CREATE TABLE IF NOT EXISTS merchants (
 	rt_daily    INTEGER NOT NULL,
 	card_bps    INTEGER NOT NULL,
 	qr_bps      INTEGER NOT NULL,
-	balance     INTEGER NOT NULL DEFAULT 0
+	balance     INTEGER NOT NULL DEFAULT 0,
+	unref_limit INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS entries (
 	id         INTEGER PRIMARY KEY,
@@ -85,6 +90,18 @@ CREATE TABLE IF NOT EXISTS card_days (
 	PRIMARY KEY (card_ref, day)
 ) WITHOUT ROWID;
 `
+
+// migrations add to a file of an older version what schemaSQL, which only
+// creates missing tables, cannot: each runs when the file lacks its column,
+// in the transaction that creates the schema.
+var migrations = []struct {
+	table, column, sql string
+}{
+	// Version 1 files hold no limit: 0 allows no unreferenced refund, as
+	// the profile's default does; the host stores the profile's limit when
+	// it registers its merchants.
+	{"merchants", "unref_limit", "ALTER TABLE merchants ADD COLUMN unref_limit INTEGER NOT NULL DEFAULT 0"},
+}
 
 // origCols are the columns scanOrig reads, in order.
 const origCols = `id, kind, resp, merchant, card_ref, amount, time_ns, orig_id, undone_by, orig_tid IS NOT NULL`

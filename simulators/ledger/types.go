@@ -54,6 +54,10 @@ type Merchant struct {
 	RealtimeDaily  int64 // fen; the day's D0-credited gross may not exceed it
 	CardFeeBPS     int64
 	QRFeeBPS       int64
+	// UnreferencedRefundLimit is the largest refund naming no sale the host
+	// may approve for this merchant, in fen; 0 allows none. The host
+	// enforces it; the ledger keeps it so Verify can check what was approved.
+	UnreferencedRefundLimit int64
 }
 
 // Kind is what a journal entry does to the money.
@@ -204,6 +208,8 @@ func (m *Merchant) normalize() error {
 		return fmt.Errorf("%w: merchant %s: real-time status %q", ErrInvalid, m.ID, m.Realtime)
 	case m.RealtimePerTxn < 0 || m.RealtimeDaily < 0:
 		return fmt.Errorf("%w: merchant %s: negative real-time limit", ErrInvalid, m.ID)
+	case m.UnreferencedRefundLimit < 0:
+		return fmt.Errorf("%w: merchant %s: negative unreferenced refund limit %d", ErrInvalid, m.ID, m.UnreferencedRefundLimit)
 	case m.CardFeeBPS < 0 || m.CardFeeBPS > 10000 || m.QRFeeBPS < 0 || m.QRFeeBPS > 10000:
 		return fmt.Errorf("%w: merchant %s: fee rate outside 0..10000 bps", ErrInvalid, m.ID)
 	}

@@ -15,6 +15,9 @@ const (
 	RulePendingState  = "pending_state"    // a pending posting is open exactly until settled or cancelled
 	RuleRefundBound   = "refund_bound"     // no sale is refunded or voided beyond its amount
 	RuleRefundRef     = "refund_reference" // a refund by reference names an approved sale of the same card
+	// RuleUnreferencedRefund: an approved refund naming no sale is at most
+	// its merchant's unreferenced refund limit.
+	RuleUnreferencedRefund = "refund_unreferenced"
 )
 
 type check struct {
@@ -138,7 +141,12 @@ func i64(v any) int64 {
 
 // refundChecks find refunds that return money no sale paid: a sale whose
 // standing refunds, plus its amount when it was voided or reversed, exceed
-// its amount; and refunds naming no approved sale, or a sale of another card.
+// its amount; refunds naming no approved sale, or a sale of another card;
+// and refunds naming no sale above their merchant's limit. The limit is the
+// one stored now (the profile's, when the host last registered the
+// merchant): a ledger written before limits were stored reads 0, so every
+// approved unreferenced refund in it is named. One reversed since is named
+// too: the host approved it all the same.
 func refundChecks(str func(any) string) []check {
 	return []check{
 		{RuleRefundBound, `SELECT * FROM (SELECT o.tid || '/' || o.stan || '/' || o.date, o.kind, o.amount,
@@ -169,5 +177,18 @@ func refundChecks(str func(any) string) []check {
 				}
 				return fmt.Sprintf("refund %s went to another card than its sale %s", str(c[0]), str(c[1]))
 			}, 3},
+		{RuleUnreferencedRefund, `SELECT r.tid || '/' || r.stan || '/' || r.date, r.amount, r.merchant,
+			COALESCE(m.unref_limit, 0), r.undone_by IS NOT NULL
+			FROM entries r LEFT JOIN merchants m ON m.id = r.merchant
+			WHERE r.kind = 'refund' AND r.resp = '00' AND r.orig_tid IS NULL
+			AND r.amount > COALESCE(m.unref_limit, 0) ORDER BY r.id`,
+			func(c []any) string {
+				reversed := ""
+				if i64(c[4]) != 0 {
+					reversed = " (reversed since)"
+				}
+				return fmt.Sprintf("refund %s of %v naming no sale, to merchant %s: above its unreferenced refund limit %v%s",
+					str(c[0]), c[1], str(c[2]), c[3], reversed)
+			}, 5},
 	}
 }
