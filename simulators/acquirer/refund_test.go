@@ -111,6 +111,10 @@ func TestUnreferencedRefundLimit(t *testing.T) {
 			t.Errorf("unreferenced refund of %d with a 500.00 limit: answered %s; want %s", c.amount, got, c.want)
 		}
 	}
+	// The ledger holds the profile's limit, so the 500.00 approved is no breach.
+	if bs, err := h.Ledger().Verify(context.Background()); err != nil || len(bs) != 0 {
+		t.Errorf("verify: %v %v", bs, err)
+	}
 }
 
 // TestRefundDoesNotRaiseCardLimit: mc-debit holds 2,000.00; no refund
