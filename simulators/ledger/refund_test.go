@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -265,6 +266,11 @@ func TestVerifyFindsUnreferencedRefundsOfOldLedgers(t *testing.T) {
 		}
 	}
 	want(0, huge, small)
+	bad := m
+	bad.UnreferencedRefundLimit = -1
+	if err := l.PutMerchant(ctx, bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("PutMerchant with a negative limit: %v; want ErrInvalid", err)
+	}
 	// The host registers the merchant with its profile's 500.00 limit.
 	m.UnreferencedRefundLimit = 50000
 	if err := l.PutMerchant(ctx, m); err != nil {
