@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"time"
 
@@ -76,7 +77,7 @@ func (hc *hostConn) write(frame []byte) error {
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			hc.h.log.Warn("closing connection: peer does not read its responses", "remote", hc.remote,
+			hc.h.warn.Warn("deaf", "closing connection: peer does not read its responses", "remote", hc.remote,
 				"write_timeout", hc.h.cfg.WriteTimeout)
 		}
 		hc.close()
@@ -251,10 +252,10 @@ func (cr *connReader) fail(err error) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		cr.h.log.Info("closing idle or stalled connection", "remote", cr.hc.remote)
+		cr.h.warn.Log(slog.LevelInfo, "idle", "closing idle or stalled connection", "remote", cr.hc.remote)
 		return err
 	}
 	cr.h.countBad(true)
-	cr.h.log.Warn("closing connection: unreadable frame", "remote", cr.hc.remote, "err", err)
+	cr.h.warn.Warn("unreadable", "closing connection: unreadable frame", "remote", cr.hc.remote, "err", err)
 	return err
 }

@@ -135,7 +135,7 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 		return
 	}
 	if (mti[2]-'0')%2 == 1 {
-		h.log.Warn("ignoring a response sent to the host", "remote", hc.remote, "mti", mti)
+		h.warn.Warn("response", "ignoring a response sent to the host", "remote", hc.remote, "mti", mti)
 		return
 	}
 	r := h.parse(m, mti)
@@ -175,7 +175,7 @@ func (h *Host) malformed(hc *hostConn, m *iso8583.Message, mti string) {
 	h.countBad(false)
 	why, _ := m.GetString(48)
 	m.UnsetField(48) // the reason travels in the note, not as a field 48
-	h.log.Warn("format error", "remote", hc.remote, "mti", mti, "err", why)
+	h.warn.Warn("format", "format error", "remote", hc.remote, "mti", mti, "err", why)
 	h.emit("in", hc, m, mti, "malformed: "+why)
 	if len(mti) != 4 || (mti[2]-'0')%2 == 1 {
 		return

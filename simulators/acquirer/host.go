@@ -97,16 +97,18 @@ var ErrRefused = errors.New("acquirer: connection refused")
 
 // Host is the mock acquirer host.
 type Host struct {
-	cfg     Config
-	spec    *iso8583.MessageSpec
-	log     *slog.Logger
-	led     *ledger.Ledger
-	now     func() time.Time
-	faults  *Faults
-	reader  *frameReader
-	issuer  *issuer
-	maint   atomic.Int32
-	msgSeen atomic.Int64
+	cfg      Config
+	spec     *iso8583.MessageSpec
+	log      *slog.Logger
+	led      *ledger.Ledger
+	now      func() time.Time
+	faults   *Faults
+	reader   *frameReader
+	issuer   *issuer
+	maint    atomic.Int32
+	msgSeen  atomic.Int64
+	warn     *rateLog   // warnings a flood can repeat, once per warnEvery
+	serveErr chan error // the error that stopped a listener (Err)
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -149,6 +151,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*hostConn]struct{}{},
 		sessions:  map[string][]byte{},
+		serveErr:  make(chan error, 1),
 	}
 	if h.spec == nil {
 		h.spec = iso.Spec87
@@ -156,6 +159,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	h.warn = newRateLog(h.log, warnEvery)
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -266,6 +270,7 @@ func (h *Host) Serve(ln net.Listener) error {
 		h.mu.Unlock()
 		ln.Close()
 	}()
+	var bo acceptBackoff
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -274,15 +279,20 @@ func (h *Host) Serve(ln net.Listener) error {
 				return nil
 			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if temporaryAccept(err) {
+				if !bo.wait(h, err) {
+					return nil
+				}
 				continue
 			}
-			h.log.Error("accept failed", "err", err)
-			return fmt.Errorf("acquirer: accepting: %w", err)
+			h.log.Error("accept failed: no longer listening", "addr", ln.Addr().String(), "err", err)
+			err = fmt.Errorf("acquirer: accepting on %s: %w", ln.Addr(), err)
+			h.serveFailed(err)
+			return err
 		}
+		bo.recovered(h)
 		if err := h.ServeConn(c); err != nil && !errors.Is(err, ErrClosed) {
-			h.log.Warn("connection refused", "remote", c.RemoteAddr().String(), "err", err)
+			h.warn.Warn("refused", "connection refused", "remote", remoteOf(c), "err", err)
 		}
 	}
 }
@@ -348,6 +358,7 @@ func (h *Host) Close() error {
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
+	h.warn.Flush()
 	return nil
 }
 
@@ -438,6 +449,9 @@ type Stats struct {
 	Closed    int64            // connections closed for unreadable frames
 	Conns     int              // open connections
 	Accepted  int64            // connections served since New
+	// AcceptErrors counts failed accepts the host backed off from and
+	// retried (out of file descriptors, for one).
+	AcceptErrors int64
 }
 
 // Stats returns a copy of the counters.

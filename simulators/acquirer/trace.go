@@ -108,7 +108,7 @@ func (h *Host) reply(hc *hostConn, resp *iso8583.Message, note string) {
 	// on the trace already.
 	h.emit("out", hc, resp, mti, note)
 	if err := hc.writeMessage(resp); err != nil {
-		h.log.Warn("sending response failed", "remote", hc.remote, "mti", mti, "err", err)
+		h.warn.Warn("send", "sending response failed", "remote", hc.remote, "mti", mti, "err", err)
 		return
 	}
 	h.countOut(mti, code)
