@@ -211,6 +211,14 @@ func (h *Host) Start(addr string) error {
 	if err != nil {
 		return fmt.Errorf("acquirer: listening on %s: %w", addr, err)
 	}
+	return h.StartListener(ln)
+}
+
+// StartListener serves ln in the background until Close, as Start does;
+// for a caller that listens before it opens the ledger, so a port already
+// in use leaves nothing behind. A listener that fails for good is reported
+// on Err.
+func (h *Host) StartListener(ln net.Listener) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
