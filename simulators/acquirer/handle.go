@@ -20,6 +20,7 @@ type req struct {
 	pan, expiry                               string
 	amount                                    int64
 	amountOK                                  bool
+	why                                       string // why the host answered as it did, when not the code's meaning
 	key                                       ledger.Key
 	now                                       time.Time
 }
@@ -129,11 +130,7 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 		h.malformed(hc, m, mti)
 		return
 	}
-	if len(mti) != 4 || !digits(mti) {
-		h.countBad(false)
-		h.log.Warn("dropping message with a non-numeric MTI", "remote", hc.remote, "mti", mti)
-		return
-	}
+	// The reader closed the connection on a non-numeric MTI (frameReader).
 	if (mti[2]-'0')%2 == 1 {
 		h.warn.Warn("response", "ignoring a response sent to the host", "remote", hc.remote, "mti", mti)
 		return
@@ -142,7 +139,17 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 	h.countIn(mti)
 	h.emit("in", hc, m, mti, "")
 	if h.MaintenanceMode() == MaintenanceRespond {
+		r.why = "maintenance mode"
 		h.send(hc, r, h.response(r, iso.RCHostUnavailable), nil)
+		return
+	}
+	if ferr := checkFields(m); ferr != nil {
+		// Answered 30 before any rule or fault looks at it: a request the
+		// host cannot key or date is never journaled.
+		h.countBad(false)
+		r.why = ferr.Error()
+		h.warn.Warn(ferr.kind(), "format error", "remote", hc.remote, "mti", mti, "field", ferr.field, "err", r.why)
+		h.send(hc, r, h.response(r, iso.RCFormatError), nil)
 		return
 	}
 	pan := r.pan

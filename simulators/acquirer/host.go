@@ -42,8 +42,8 @@ type Config struct {
 	MaxConns int
 	// IdleTimeout closes a connection that sends nothing for this long (0: never).
 	IdleTimeout time.Duration
-	// ReadTimeout bounds the reading of one frame once its header has
-	// arrived (0: 30 s).
+	// ReadTimeout bounds the reading of one frame, length header
+	// included, from its first byte (0: 30 s).
 	ReadTimeout time.Duration
 	// WriteTimeout bounds the writing of one response; a peer that does not
 	// read its responses for this long is disconnected (0: 10 s).

@@ -60,6 +60,15 @@ func (w *writer) record(e *Entry, res *Result) error {
 			res.AlreadyReversed = true
 		}
 	}
+	if approved && e.Kind == KindVoid && (res.OrigNotFound || res.AlreadyReversed) {
+		// A void that undoes nothing is declined, and the journal keeps the
+		// code the host answers: 25 original not found, 12 already undone.
+		e.RespCode, e.RRN, e.AuthCode = "25", "", ""
+		if res.AlreadyReversed {
+			e.RespCode = "12"
+		}
+		approved = false
+	}
 	undo := approved && e.Kind.undoes() && !res.OrigNotFound && !res.AlreadyReversed
 
 	var origID any
