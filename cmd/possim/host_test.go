@@ -421,3 +421,54 @@ type syncBuf struct {
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestHostVerboseLogsDecisions: -v logs one line per answer with the MTI,
+// the masked PAN, the amount, the response code and why; never the PAN.
+func TestHostVerboseLogsDecisions(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	stderr := &syncBuf{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"host", "--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "h.db"), "-v"},
+			&Env{Stdout: pw, Stderr: stderr, Getenv: os.Getenv})
+		pw.Close()
+	}()
+	c := hostClient(t, hostListenLine(t, pr))
+	defer c.Close()
+	if _, err := c.Send(hostSale(7)); err != nil {
+		t.Fatal(err)
+	}
+	bad := hostSale(8)
+	bad.Field(11, "00000X")
+	if _, err := c.Send(bad); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	var sale, format string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		switch {
+		case !strings.Contains(l, "msg=decision"):
+		case strings.Contains(l, "stan=000007"):
+			sale = l
+		case strings.Contains(l, "stan=00000X"):
+			format = l
+		}
+	}
+	for _, want := range []string{"mti=0200", "pan=541333******0012", "amount=000000000100", "rc=00", "why=approved"} {
+		if !strings.Contains(sale, want) {
+			t.Errorf("decision line for the sale %q lacks %s", sale, want)
+		}
+	}
+	if !strings.Contains(format, "rc=30") || !strings.Contains(format, "field 11") {
+		t.Errorf("decision line for a bad STAN %q: want rc=30 and why naming field 11", format)
+	}
+	if strings.Contains(stderr.String(), "5413330089010012") {
+		t.Error("the log shows a PAN in clear")
+	}
+}

@@ -195,7 +195,9 @@ func (h *Host) malformed(hc *hostConn, m *iso8583.Message, mti string) {
 		}
 	}
 	resp.Field(39, iso.RCFormatError)
-	h.send(hc, &req{m: m, mti: mti}, resp, nil)
+	stan, _ := m.GetString(11)
+	tid, _ := m.GetString(41)
+	h.send(hc, &req{m: m, mti: mti, stan: stan, tid: tid, why: "frame does not unpack: " + why}, resp, nil)
 }
 
 // dispatch decides a request and returns the response to send.

@@ -34,6 +34,13 @@ func newRateLog(log *slog.Logger, every time.Duration) *rateLog {
 	return &rateLog{log: log, every: every, kinds: map[string]*rateKind{}}
 }
 
+// setEvery changes the interval (tests).
+func (r *rateLog) setEvery(d time.Duration) {
+	r.mu.Lock()
+	r.every = d
+	r.mu.Unlock()
+}
+
 // Log writes msg unless a line of the same kind was written less than the
 // interval ago; then it only counts it. kind is a fixed name chosen by the
 // caller (never from input), so the table stays small.
