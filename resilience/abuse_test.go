@@ -404,3 +404,40 @@ func TestMalformedFlood(t *testing.T) {
 		t.Errorf("heap grew from %d to %d bytes over the flood", heap0, ms.HeapAlloc)
 	}
 }
+
+// TestHalfHeaders opens 200 connections that each send one byte of a
+// length header and stop: with no idle timeout set, the read timeout (which
+// runs from a frame's first byte) closes every one, and a terminal is
+// served beside them.
+func TestHalfHeaders(t *testing.T) {
+	const clients = 200
+	raiseFileLimit(t, 2*clients+256)
+	h, logs := startAbuseHost(t, func(c *acquirer.Config) { c.ReadTimeout = time.Second }, nil)
+	conns := make([]net.Conn, 0, clients)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < clients; i++ {
+		c, err := net.Dial("tcp", h.Addr())
+		if err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		if _, err := c.Write([]byte{0}); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		conns = append(conns, c)
+	}
+	lat := wellBehaved(t, h.Addr(), 0, 100)
+	t.Logf("well-behaved terminal beside %d half headers: 100 sales, p99 %v", clients, p99(lat))
+	for i, c := range conns {
+		if !closedByPeer(c, 10*time.Second) {
+			t.Fatalf("half-header client %d still open 10 s after its read timeout", i)
+		}
+	}
+	waitFor(t, 5*time.Second, "no connections open", func() bool { return h.Stats().Conns == 0 })
+	if !logs.has("closing idle or stalled connection") {
+		t.Error("no log line for the stalled connections")
+	}
+}

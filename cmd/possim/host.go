@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
+	"net"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/possim/possim/profile"
@@ -33,9 +36,9 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	tracePath := fs.String("trace", "", "write a JSONL message trace to `FILE` (card data masked)")
 	specName := fs.String("spec", "possim87", "ISO 8583 spec `NAME` or moov spec file")
 	seed := fs.Uint64("seed", 0, "random `SEED` for RRNs, auth codes and session keys (0: from the clock)")
-	maxConns := fs.Int("max-conns", 0, "most open connections; more are refused with a log line (0: no cap)")
+	maxConns := fs.Int("max-conns", 0, "most open `N` connections; more are refused with a log line (0: the open-file limit less "+strconv.Itoa(fdHeadroom)+")")
 	idleTimeout := fs.Duration("idle-timeout", 0, "close a connection that sends nothing for this `long` (0: never)")
-	readTimeout := fs.Duration("read-timeout", 30*time.Second, "close a connection whose frame takes longer than this to arrive once its header has")
+	readTimeout := fs.Duration("read-timeout", 30*time.Second, "close a connection whose frame has not fully arrived this `long` after its first byte")
 	writeTimeout := fs.Duration("write-timeout", 10*time.Second, "close a connection that does not read its response within this `long`")
 	statsEvery := fs.Duration("stats-every", 0, "log heap, RSS, goroutines, connections and group commits every `D` (0: never)")
 	requireSignOn := fs.Bool("require-sign-on", false, "decline (58) transactions from terminals that have not signed on")
@@ -49,6 +52,9 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	}
 	if *db == "" {
 		return usageErr("--db PATH is required (the ledger file)")
+	}
+	if *maxConns < 0 {
+		return usageErr("--max-conns %d: want a positive number, or 0 for the open-file limit less %d", *maxConns, fdHeadroom)
 	}
 	prof := profile.Default()
 	if *profPath != "" {
@@ -86,9 +92,17 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	}
 	s := *seed
 	if s == 0 {
+		// Drawn from the clock: said where it is always seen, so a run
+		// can be repeated with --seed.
 		s = rand.Uint64()
+		fmt.Fprintf(env.Stdout, "possim host random seed %d (repeat with --seed %d)\n", s, s)
 	}
 	log.Info("random seed", "seed", s)
+	conns, limit := *maxConns, uint64(0)
+	if conns == 0 {
+		conns, limit = defaultMaxConns()
+	}
+	log.Info("connection limit", "max_conns", conns, "open_file_limit", limit)
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -101,19 +115,26 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// Listen before opening the ledger: a port already in use must not
+	// leave a new, empty database behind.
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return usageErr("listening on %s: %v", *listen, err)
+	}
+	defer ln.Close()
 	led, err := ledger.Open(ctx, *db, ledger.Options{Logger: log})
 	if err != nil {
 		return ledgerErr(err)
 	}
 	defer led.Close()
 	h, err := acquirer.New(ctx, acquirer.Config{Profile: prof, Ledger: led, Spec: spec, Logger: log, Trace: trace,
-		Rand: rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)), MaxConns: *maxConns, IdleTimeout: *idleTimeout,
+		Rand: rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)), MaxConns: conns, IdleTimeout: *idleTimeout,
 		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, RequireSignOn: *requireSignOn, Faults: faults})
 	if err != nil {
 		return failErr("%v", err)
 	}
-	if err := h.Start(*listen); err != nil {
-		return usageErr("%v", err)
+	if err := h.StartListener(ln); err != nil {
+		return failErr("%v", err)
 	}
 	fmt.Fprintf(env.Stdout, "possim host listening on %s\n", h.Addr())
 	if *statsEvery > 0 {
@@ -125,15 +146,49 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 		}()
 		defer func() { close(stop); <-done }()
 	}
-	<-ctx.Done()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-h.Err():
+	}
 	if err := h.Close(); err != nil {
 		return failErr("closing host: %v", err)
+	}
+	if serveErr != nil {
+		return failErr("%v", serveErr)
 	}
 	if err := led.Close(); err != nil {
 		return failErr("%v", err)
 	}
 	fmt.Fprintln(env.Stdout, "possim host stopped")
 	return nil
+}
+
+// fdHeadroom is how many file descriptors the default connection limit
+// leaves for the ledger (a writer and eight readers, each with its WAL),
+// the trace, the log and the listener.
+const fdHeadroom = 32
+
+// defaultMaxConns derives the connection limit from the open-file limit, so
+// a flood is refused politely at the limit rather than running the process
+// out of descriptors (where the ledger could not open a file either). It
+// returns 0 (no cap) when the limit cannot be read or is unlimited.
+func defaultMaxConns() (int, uint64) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, 0
+	}
+	return maxConnsFor(rl.Cur), rl.Cur
+}
+
+func maxConnsFor(limit uint64) int {
+	switch {
+	case limit > math.MaxInt32:
+		return 0
+	case limit <= fdHeadroom+1:
+		return 1
+	}
+	return int(limit - fdHeadroom)
 }
 
 // ledgerErr maps ledger errors to exit codes: a database another process

@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,12 +123,17 @@ func TestHostBadInput(t *testing.T) {
 		{"bad fault file", []string{"host", "--db", db, "--faults", badFaults}, 2, badFaults + ":4"},
 		{"not a database", []string{"host", "--listen", "127.0.0.1:0", "--db", notDB}, 2, notDB},
 		{"no db", []string{"host"}, 2, "--db"},
+		{"db in a missing directory", []string{"host", "--listen", "127.0.0.1:0", "--db", filepath.Join(dir, "nodir", "x.db")}, 2, filepath.Join(dir, "nodir")},
+		{"negative max-conns", []string{"host", "--db", db, "--max-conns", "-1"}, 2, "--max-conns -1"},
 		{"unknown spec", []string{"host", "--db", db, "--spec", "nope"}, 2, "possim87"},
 		{"verify missing file", []string{"ledger", "--db", filepath.Join(dir, "none.db"), "verify"}, 2, "none.db"},
 		{"bad period", []string{"ledger", "--db", db, "statement", "--merchant", "1", "--period", "week"}, 2, "week"},
 	} {
 		var out bytes.Buffer
-		code := Main(context.Background(), c.args, &Env{Stdout: &out, Stderr: &out})
+		// Bounded: a host that wrongly accepts the input would serve for ever.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		code := Main(ctx, c.args, &Env{Stdout: &out, Stderr: &out})
+		cancel()
 		if code != c.code || !strings.Contains(out.String(), c.where) {
 			t.Errorf("%s: exit %d, output %q; want exit %d naming %q", c.name, code, out.String(), c.code, c.where)
 		}
@@ -141,6 +148,14 @@ func TestHelperHostProcess(t *testing.T) {
 		t.Skip("helper process for TestHostCrashRecovery")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if n := os.Getenv("POSSIM_HOST_NOFILE"); n != "" {
+		lim, _ := strconv.ParseUint(n, 10, 64)
+		rl := syscall.Rlimit{Cur: lim, Max: lim}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+			fmt.Fprintln(os.Stderr, "lowering the open-file limit:", err)
+			os.Exit(3)
+		}
+	}
 	code := Main(ctx, strings.Split(args, "\x1f"), &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
 	stop()
 	os.Exit(code)
@@ -256,4 +271,204 @@ func TestHostCrashRecovery(t *testing.T) {
 		t.Errorf("%d postings for %d approvals received", len(seen), len(approved))
 	}
 	t.Logf("%d approvals received (%d before the kill), %d sales posted", len(approved), before, len(seen))
+}
+
+// TestHostPortInUse: a host that cannot listen exits 2 naming the address
+// and leaves no database file behind.
+func TestHostPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	db := filepath.Join(t.TempDir(), "x.db")
+	var out bytes.Buffer
+	code := Main(context.Background(), []string{"host", "--listen", ln.Addr().String(), "--db", db}, &Env{Stdout: &out, Stderr: &out})
+	if code != 2 || !strings.Contains(out.String(), ln.Addr().String()) {
+		t.Errorf("exit %d, output %q; want exit 2 naming %s", code, out.String(), ln.Addr())
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a host that never listened left %s behind (%v)", db, err)
+	}
+}
+
+// TestHostLogsSeed: a seed drawn from the clock is printed, so the run can
+// be repeated; a seed given is not repeated back.
+func TestHostLogsSeed(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"--seed", "42"}, false}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		var stderr bytes.Buffer
+		done := make(chan int, 1)
+		args := append([]string{"host", "--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "h.db")}, c.args...)
+		go func() {
+			done <- Main(ctx, args, &Env{Stdout: pw, Stderr: &stderr, Getenv: os.Getenv})
+			pw.Close()
+		}()
+		sc := bufio.NewScanner(pr)
+		var seedLine string
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "random seed") {
+				seedLine = sc.Text()
+			}
+			if strings.HasPrefix(sc.Text(), "possim host listening on ") {
+				break
+			}
+		}
+		go io.Copy(io.Discard, pr)
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("%v: exit %d: %s", args, code, stderr.String())
+		}
+		if got := seedLine != ""; got != c.want {
+			t.Errorf("%v: seed line %q; want one: %v", args, seedLine, c.want)
+		}
+		if c.want {
+			var n uint64
+			if _, err := fmt.Sscanf(seedLine, "possim host random seed %d", &n); err != nil || n == 0 {
+				t.Errorf("seed line %q does not give the seed: %v", seedLine, err)
+			}
+		}
+	}
+}
+
+func TestMaxConnsFor(t *testing.T) {
+	for _, c := range []struct {
+		limit uint64
+		want  int
+	}{{64, 32}, {1024, 992}, {33, 1}, {10, 1}, {0, 1}, {1 << 40, 0}} {
+		if got := maxConnsFor(c.limit); got != c.want {
+			t.Errorf("maxConnsFor(%d) = %d; want %d", c.limit, got, c.want)
+		}
+	}
+}
+
+// TestHostDescriptorLimit runs the host with 64 open files and sends it 80
+// clients: the default connection cap refuses the excess politely, the host
+// never runs out of descriptors, and once they leave a terminal is served.
+func TestHostDescriptorLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHostProcess$")
+	cmd.Env = append(os.Environ(), "POSSIM_HOST_NOFILE=64", "POSSIM_HOST_ARGS="+strings.Join([]string{"host", "--listen", "127.0.0.1:0",
+		"--db", filepath.Join(t.TempDir(), "host.db"), "-v"}, "\x1f"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuf{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("host: %v", err)
+		}
+	}()
+	addr := hostListenLine(t, out)
+	var idle []net.Conn
+	for i := 0; i < 80; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			continue // refused with a reset before connect returned
+		}
+		idle = append(idle, c)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "MaxConns") {
+		if time.Now().After(deadline) {
+			t.Fatalf("80 clients against 64 open files: no refusal logged\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	if strings.Contains(logs.String(), "accept failing") {
+		t.Errorf("host ran out of descriptors despite its default cap:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "max_conns=32") {
+		t.Errorf("no connection limit of 32 logged for 64 open files:\n%s", logs.String())
+	}
+	var code string
+	for stan := 1; time.Now().Before(deadline) && code == ""; stan++ {
+		c, err := connection.New(addr, iso.Spec87, iso.ReadLength, iso.WriteLength,
+			connection.SetRequestIDGenerator(hostTIDSTAN{}), connection.SendTimeout(time.Second))
+		if err == nil && c.Connect() == nil {
+			if resp, err := c.Send(hostSale(stan)); err == nil {
+				code, _ = resp.GetString(39)
+			}
+		}
+		if c != nil {
+			c.Close()
+		}
+	}
+	if code != "00" {
+		t.Fatalf("terminal after the flood answered %q\n%s", code, logs.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestHostVerboseLogsDecisions: -v logs one line per answer with the MTI,
+// the masked PAN, the amount, the response code and why; never the PAN.
+func TestHostVerboseLogsDecisions(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	stderr := &syncBuf{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"host", "--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "h.db"), "-v"},
+			&Env{Stdout: pw, Stderr: stderr, Getenv: os.Getenv})
+		pw.Close()
+	}()
+	c := hostClient(t, hostListenLine(t, pr))
+	defer c.Close()
+	if _, err := c.Send(hostSale(7)); err != nil {
+		t.Fatal(err)
+	}
+	bad := hostSale(8)
+	bad.Field(11, "00000X")
+	if _, err := c.Send(bad); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	var sale, format string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		switch {
+		case !strings.Contains(l, "msg=decision"):
+		case strings.Contains(l, "stan=000007"):
+			sale = l
+		case strings.Contains(l, "stan=00000X"):
+			format = l
+		}
+	}
+	for _, want := range []string{"mti=0200", "pan=541333******0012", "amount=000000000100", "rc=00", "why=approved"} {
+		if !strings.Contains(sale, want) {
+			t.Errorf("decision line for the sale %q lacks %s", sale, want)
+		}
+	}
+	if !strings.Contains(format, "rc=30") || !strings.Contains(format, "field 11") {
+		t.Errorf("decision line for a bad STAN %q: want rc=30 and why naming field 11", format)
+	}
+	if strings.Contains(stderr.String(), "5413330089010012") {
+		t.Error("the log shows a PAN in clear")
+	}
 }

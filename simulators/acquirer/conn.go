@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"time"
 
@@ -76,7 +77,7 @@ func (hc *hostConn) write(frame []byte) error {
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			hc.h.log.Warn("closing connection: peer does not read its responses", "remote", hc.remote,
+			hc.h.warn.Warn("deaf", "closing connection: peer does not read its responses", "remote", hc.remote,
 				"write_timeout", hc.h.cfg.WriteTimeout)
 		}
 		hc.close()
@@ -154,6 +155,11 @@ func (fr *frameReader) unpack(raw []byte) (m *iso8583.Message, err error) {
 	m = iso8583.NewMessage(fr.spec)
 	uerr := safeUnpack(m, raw)
 	if uerr == nil {
+		// A frame can unpack with letters for an MTI (the spec reads it as
+		// text): nothing can be answered to it, so it is unreadable too.
+		if mti, _ := m.GetMTI(); len(mti) != 4 || !digits(mti) {
+			return nil, fmt.Errorf("%w: MTI %q is not 4 digits", errUnreadable, mti)
+		}
 		return m, nil
 	}
 	if len(raw) < 4 || !digits(string(raw[:4])) {
@@ -226,14 +232,19 @@ func (cr *connReader) ReadMessage(r io.Reader) (*iso8583.Message, error) {
 		cr.deadline = false
 	}
 	if br, ok := r.(*bufio.Reader); ok {
-		// Wait for the header under the idle deadline; then, unless the
-		// whole frame is already buffered (the usual case), give the rest
-		// ReadTimeout to arrive.
-		hdr, err := br.Peek(2)
-		if err != nil {
+		// Wait for the frame's first byte under the idle deadline; then,
+		// unless the whole frame is already buffered (the usual case), give
+		// the rest, header included, ReadTimeout to arrive: a client that
+		// sends half a header is closed like one that sends half a frame.
+		if _, err := br.Peek(1); err != nil {
 			return nil, cr.fail(err)
 		}
-		if n := int(hdr[0])<<8 | int(hdr[1]); br.Buffered() < 2+n {
+		complete := false
+		if br.Buffered() >= 2 {
+			hdr, _ := br.Peek(2)
+			complete = br.Buffered() >= 2+(int(hdr[0])<<8|int(hdr[1]))
+		}
+		if !complete {
 			raw.SetReadDeadline(time.Now().Add(h.cfg.ReadTimeout))
 			cr.deadline = true
 		}
@@ -251,10 +262,10 @@ func (cr *connReader) fail(err error) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		cr.h.log.Info("closing idle or stalled connection", "remote", cr.hc.remote)
+		cr.h.warn.Log(slog.LevelInfo, "idle", "closing idle or stalled connection", "remote", cr.hc.remote)
 		return err
 	}
 	cr.h.countBad(true)
-	cr.h.log.Warn("closing connection: unreadable frame", "remote", cr.hc.remote, "err", err)
+	cr.h.warn.Warn("unreadable", "closing connection: unreadable frame", "remote", cr.hc.remote, "err", err)
 	return err
 }

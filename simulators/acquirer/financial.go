@@ -55,7 +55,7 @@ func (h *Host) entry(r *req, kind ledger.Kind, code string) ledger.Entry {
 func (h *Host) record(ctx context.Context, e ledger.Entry) (ledger.Result, string) {
 	res, err := h.led.Record(ctx, e)
 	if err != nil {
-		h.log.Error("journal failed", "key", e.Key.String(), "err", err)
+		h.warn.Error("journal", "journal failed", "key", e.Key.String(), "err", err)
 		return res, iso.RCSystemError
 	}
 	if res.Duplicate {

@@ -20,6 +20,7 @@ type req struct {
 	pan, expiry                               string
 	amount                                    int64
 	amountOK                                  bool
+	why                                       string // why the host answered as it did, when not the code's meaning
 	key                                       ledger.Key
 	now                                       time.Time
 }
@@ -129,20 +130,26 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 		h.malformed(hc, m, mti)
 		return
 	}
-	if len(mti) != 4 || !digits(mti) {
-		h.countBad(false)
-		h.log.Warn("dropping message with a non-numeric MTI", "remote", hc.remote, "mti", mti)
-		return
-	}
+	// The reader closed the connection on a non-numeric MTI (frameReader).
 	if (mti[2]-'0')%2 == 1 {
-		h.log.Warn("ignoring a response sent to the host", "remote", hc.remote, "mti", mti)
+		h.warn.Warn("response", "ignoring a response sent to the host", "remote", hc.remote, "mti", mti)
 		return
 	}
 	r := h.parse(m, mti)
 	h.countIn(mti)
 	h.emit("in", hc, m, mti, "")
 	if h.MaintenanceMode() == MaintenanceRespond {
+		r.why = "maintenance mode"
 		h.send(hc, r, h.response(r, iso.RCHostUnavailable), nil)
+		return
+	}
+	if ferr := checkFields(m); ferr != nil {
+		// Answered 30 before any rule or fault looks at it: a request the
+		// host cannot key or date is never journaled.
+		h.countBad(false)
+		r.why = ferr.Error()
+		h.warn.Warn(ferr.kind(), "format error", "remote", hc.remote, "mti", mti, "field", ferr.field, "err", r.why)
+		h.send(hc, r, h.response(r, iso.RCFormatError), nil)
 		return
 	}
 	pan := r.pan
@@ -175,7 +182,7 @@ func (h *Host) malformed(hc *hostConn, m *iso8583.Message, mti string) {
 	h.countBad(false)
 	why, _ := m.GetString(48)
 	m.UnsetField(48) // the reason travels in the note, not as a field 48
-	h.log.Warn("format error", "remote", hc.remote, "mti", mti, "err", why)
+	h.warn.Warn("format", "format error", "remote", hc.remote, "mti", mti, "err", why)
 	h.emit("in", hc, m, mti, "malformed: "+why)
 	if len(mti) != 4 || (mti[2]-'0')%2 == 1 {
 		return
@@ -188,7 +195,9 @@ func (h *Host) malformed(hc *hostConn, m *iso8583.Message, mti string) {
 		}
 	}
 	resp.Field(39, iso.RCFormatError)
-	h.send(hc, &req{m: m, mti: mti}, resp, nil)
+	stan, _ := m.GetString(11)
+	tid, _ := m.GetString(41)
+	h.send(hc, &req{m: m, mti: mti, stan: stan, tid: tid, why: "frame does not unpack: " + why}, resp, nil)
 }
 
 // dispatch decides a request and returns the response to send.

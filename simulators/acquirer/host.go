@@ -42,8 +42,8 @@ type Config struct {
 	MaxConns int
 	// IdleTimeout closes a connection that sends nothing for this long (0: never).
 	IdleTimeout time.Duration
-	// ReadTimeout bounds the reading of one frame once its header has
-	// arrived (0: 30 s).
+	// ReadTimeout bounds the reading of one frame, length header
+	// included, from its first byte (0: 30 s).
 	ReadTimeout time.Duration
 	// WriteTimeout bounds the writing of one response; a peer that does not
 	// read its responses for this long is disconnected (0: 10 s).
@@ -97,16 +97,18 @@ var ErrRefused = errors.New("acquirer: connection refused")
 
 // Host is the mock acquirer host.
 type Host struct {
-	cfg     Config
-	spec    *iso8583.MessageSpec
-	log     *slog.Logger
-	led     *ledger.Ledger
-	now     func() time.Time
-	faults  *Faults
-	reader  *frameReader
-	issuer  *issuer
-	maint   atomic.Int32
-	msgSeen atomic.Int64
+	cfg      Config
+	spec     *iso8583.MessageSpec
+	log      *slog.Logger
+	led      *ledger.Ledger
+	now      func() time.Time
+	faults   *Faults
+	reader   *frameReader
+	issuer   *issuer
+	maint    atomic.Int32
+	msgSeen  atomic.Int64
+	warn     *rateLog   // warnings a flood can repeat, once per warnEvery
+	serveErr chan error // the error that stopped a listener (Err)
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -149,6 +151,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*hostConn]struct{}{},
 		sessions:  map[string][]byte{},
+		serveErr:  make(chan error, 1),
 	}
 	if h.spec == nil {
 		h.spec = iso.Spec87
@@ -156,6 +159,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	h.warn = newRateLog(h.log, warnEvery)
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -208,6 +212,14 @@ func (h *Host) Start(addr string) error {
 	if err != nil {
 		return fmt.Errorf("acquirer: listening on %s: %w", addr, err)
 	}
+	return h.StartListener(ln)
+}
+
+// StartListener serves ln in the background until Close, as Start does;
+// for a caller that listens before it opens the ledger, so a port already
+// in use leaves nothing behind. A listener that fails for good is reported
+// on Err.
+func (h *Host) StartListener(ln net.Listener) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -267,6 +279,7 @@ func (h *Host) Serve(ln net.Listener) error {
 		h.mu.Unlock()
 		ln.Close()
 	}()
+	var bo acceptBackoff
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -275,15 +288,20 @@ func (h *Host) Serve(ln net.Listener) error {
 				return nil
 			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if temporaryAccept(err) {
+				if !bo.wait(h, err) {
+					return nil
+				}
 				continue
 			}
-			h.log.Error("accept failed", "err", err)
-			return fmt.Errorf("acquirer: accepting: %w", err)
+			h.log.Error("accept failed: no longer listening", "addr", ln.Addr().String(), "err", err)
+			err = fmt.Errorf("acquirer: accepting on %s: %w", ln.Addr(), err)
+			h.serveFailed(err)
+			return err
 		}
+		bo.recovered(h)
 		if err := h.ServeConn(c); err != nil && !errors.Is(err, ErrClosed) {
-			h.log.Warn("connection refused", "remote", c.RemoteAddr().String(), "err", err)
+			h.warn.Warn("refused", "connection refused", "remote", remoteOf(c), "err", err)
 		}
 	}
 }
@@ -349,6 +367,7 @@ func (h *Host) Close() error {
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
+	h.warn.Flush()
 	return nil
 }
 
@@ -439,6 +458,9 @@ type Stats struct {
 	Closed    int64            // connections closed for unreadable frames
 	Conns     int              // open connections
 	Accepted  int64            // connections served since New
+	// AcceptErrors counts failed accepts the host backed off from and
+	// retried (out of file descriptors, for one).
+	AcceptErrors int64
 }
 
 // Stats returns a copy of the counters.

@@ -1,9 +1,12 @@
 package acquirer
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/moov-io/iso8583"
@@ -100,6 +103,32 @@ func MaskedFields(m *iso8583.Message) map[string]string {
 	return out
 }
 
+// logDecision writes one debug line per answer (possim host -v): what was
+// asked, of which card (masked), and what was answered and why.
+func (h *Host) logDecision(hc *hostConn, r *req, resp *iso8583.Message, p *Fault) {
+	code, _ := resp.GetString(39)
+	why := r.why
+	switch {
+	case why != "":
+	case p != nil:
+		why = "fault " + p.Action
+		if p.Name != "" {
+			why += " (" + p.Name + ")"
+		}
+	default:
+		why = strings.ToLower(iso.ResponseText(code))
+	}
+	pan := r.pan
+	if pan == "" && strings.HasPrefix(r.entry, iso.EntryQR) {
+		pan = strings.TrimSpace(r.f48)
+	}
+	if pan != "" {
+		pan = card.MaskPAN(pan)
+	}
+	h.log.Debug("decision", "remote", hc.remote, "mti", r.mti, "tid", r.tid, "stan", r.stan, "proc", r.proc,
+		"pan", pan, "amount", r.amountStr, "rc", code, "why", why)
+}
+
 // reply sends resp on hc and records it.
 func (h *Host) reply(hc *hostConn, resp *iso8583.Message, note string) {
 	mti, _ := resp.GetMTI()
@@ -108,7 +137,7 @@ func (h *Host) reply(hc *hostConn, resp *iso8583.Message, note string) {
 	// on the trace already.
 	h.emit("out", hc, resp, mti, note)
 	if err := hc.writeMessage(resp); err != nil {
-		h.log.Warn("sending response failed", "remote", hc.remote, "mti", mti, "err", err)
+		h.warn.Warn("send", "sending response failed", "remote", hc.remote, "mti", mti, "err", err)
 		return
 	}
 	h.countOut(mti, code)
@@ -116,6 +145,9 @@ func (h *Host) reply(hc *hostConn, resp *iso8583.Message, note string) {
 
 // send delivers the response, bent by the fault p if it is a wire fault.
 func (h *Host) send(hc *hostConn, r *req, resp *iso8583.Message, p *Fault) {
+	if h.log.Enabled(context.Background(), slog.LevelDebug) {
+		h.logDecision(hc, r, resp, p)
+	}
 	if p == nil {
 		h.reply(hc, resp, "")
 		return

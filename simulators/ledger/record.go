@@ -63,6 +63,15 @@ func (w *writer) record(e *Entry, res *Result) error {
 			res.AlreadyReversed = true
 		}
 	}
+	if approved && e.Kind == KindVoid && (res.OrigNotFound || res.AlreadyReversed) {
+		// A void that undoes nothing is declined, and the journal keeps the
+		// code the host answers: 25 original not found, 12 already undone.
+		e.RespCode, e.RRN, e.AuthCode = "25", "", ""
+		if res.AlreadyReversed {
+			e.RespCode = "12"
+		}
+		approved = false
+	}
 	undo := approved && e.Kind.undoes() && !res.OrigNotFound && !res.AlreadyReversed
 	// What is left of a sale to refund or void depends on what was
 	// journaled before, so it is checked here, in the committer's serial
