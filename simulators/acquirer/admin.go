@@ -132,16 +132,24 @@ func (h *Host) checkAlias(alias string) error {
 	return fmt.Errorf("acquirer: %w", err)
 }
 
-// AddFault installs f and returns its ID. An unknown action or card is
+// CheckFault says why f cannot be installed: an unknown action or card is
 // refused with the valid ones listed.
-func (h *Host) AddFault(f Fault) (int, error) {
+func (h *Host) CheckFault(f Fault) error {
 	if err := f.Validate(); err != nil {
-		return 0, err
+		return err
 	}
 	if f.Match.Alias != "" {
 		if err := h.checkAlias(f.Match.Alias); err != nil {
-			return 0, fmt.Errorf("fault %q: %w", f.Name, err)
+			return fmt.Errorf("fault %q: %w", f.Name, err)
 		}
+	}
+	return nil
+}
+
+// AddFault installs f and returns its ID (see CheckFault).
+func (h *Host) AddFault(f Fault) (int, error) {
+	if err := h.CheckFault(f); err != nil {
+		return 0, err
 	}
 	return h.faults.Add(f)
 }
@@ -151,13 +159,8 @@ func (h *Host) AddFault(f Fault) (int, error) {
 // a table half replaced.
 func (h *Host) SetFaults(fs []Fault) ([]Fault, error) {
 	for _, f := range fs {
-		if err := f.Validate(); err != nil {
+		if err := h.CheckFault(f); err != nil {
 			return nil, err
-		}
-		if f.Match.Alias != "" {
-			if err := h.checkAlias(f.Match.Alias); err != nil {
-				return nil, fmt.Errorf("fault %q: %w", f.Name, err)
-			}
 		}
 	}
 	t := h.faults
