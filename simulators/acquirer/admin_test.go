@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 // TestCardStatusNextSale: a status set on a running host declines the very
@@ -207,4 +206,3 @@ func TestRequestLogBounded(t *testing.T) {
 		t.Fatalf("other tid: %d events, want 0", len(got))
 	}
 }
-
