@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -278,4 +280,57 @@ func TestHostAdminAccess(t *testing.T) {
 		a.Close()
 		t.Fatalf("binding all interfaces without a token: %v, want refused", err)
 	}
+}
+
+// FuzzHostAdmin sends arbitrary methods, paths with queries and bodies: the
+// admin API must answer every one with a JSON body and a documented
+// status, and never panic.
+func FuzzHostAdmin(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"POST", "/api/faults", `{"action": "drop", "match": {"nth": 2}}`},
+		{"PUT", "/api/faults", `[{"action": "delay", "delay": "1ms"}]`},
+		{"POST", "/api/faults", `faults: [ {action: respond, code: "05"} ]`},
+		{"DELETE", "/api/faults/1", ``},
+		{"POST", "/api/cards/visa-credit/status", `{"status": "lost"}`},
+		{"POST", "/api/cards/lost/reset_pin", ``},
+		{"PUT", "/api/maintenance", `{"mode": "refuse"}`},
+		{"GET", "/api/requests?stan=12&since=2026-11-25T00:00:00Z", ``},
+		{"GET", "/api/statement?merchant=123456789012345&period=month&date=2026-11-25", ``},
+		{"POST", "/api/profile/reload", `{}`},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	led, err := ledger.Open(context.Background(), filepath.Join(f.TempDir(), "host.db"), ledger.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer led.Close()
+	h, err := acquirer.New(context.Background(), acquirer.Config{Profile: profile.Default(), Ledger: led})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer h.Close()
+	a := NewHostAdmin(HostAdminConfig{Host: h})
+	documented := map[int]bool{200: true, 201: true, 400: true, 404: true, 405: true}
+	f.Fuzz(func(t *testing.T, method, target, body string) {
+		if method == "" || strings.ContainsAny(method, " \t\r\n()<>@,;:\\\"/[]?={}") {
+			method = "POST"
+		}
+		req := httptest.NewRequest("GET", "/", strings.NewReader(body))
+		req.Method = method
+		req.Host = "127.0.0.1:8584"
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			return
+		}
+		req.URL = u
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, req)
+		if !documented[w.Code] {
+			t.Errorf("%s %q: status %d %s", method, target, w.Code, w.Body.String())
+		}
+		if method != "HEAD" && !json.Valid(w.Body.Bytes()) {
+			t.Errorf("%s %q: body %q is not JSON", method, target, w.Body.String())
+		}
+	})
 }
