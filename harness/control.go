@@ -179,24 +179,7 @@ func (c *Control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// could be clicked through by the page around it.
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", frameNone)
-	if !c.authorized(r) {
-		h.Set("WWW-Authenticate", `Bearer realm="possim"`)
-		writeError(w, http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer TOKEN")
-		return
-	}
-	// DNS rebinding: a foreign name made to resolve to 127.0.0.1 makes a
-	// browser see this API as that site's own, Origin and all. Only the
-	// Host header still shows the foreign name, so without a token only
-	// loopback names are served.
-	if c.cfg.Token == "" && !loopbackHost(r.Host) {
-		writeError(w, http.StatusForbidden, fmt.Sprintf(
-			"host %q not served: without a token only loopback names are (localhost, 127.0.0.0/8, [::1]); set POSSIM_TOKEN to serve other names", r.Host))
-		return
-	}
-	// A browser page of another site may post to a loopback port; its
-	// Origin header gives it away.
-	if !allowedOrigin(r) {
-		writeError(w, http.StatusForbidden, fmt.Sprintf("origin %q not allowed: only this host or loopback", r.Header.Get("Origin")))
+	if !checkAccess(w, r, c.cfg.Token) {
 		return
 	}
 	path := r.URL.Path
@@ -229,15 +212,42 @@ func (c *Control) route(w http.ResponseWriter, r *http.Request, method string, h
 	h(w, r)
 }
 
-func (c *Control) authorized(r *http.Request) bool {
-	if c.cfg.Token == "" {
+// checkAccess applies the token, Host and Origin checks every API of
+// possim shares, and answers the request itself (401 or 403) when one
+// fails.
+func checkAccess(w http.ResponseWriter, r *http.Request, token string) bool {
+	if !authorized(r, token) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="possim"`)
+		writeError(w, http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer TOKEN")
+		return false
+	}
+	// DNS rebinding: a foreign name made to resolve to 127.0.0.1 makes a
+	// browser see this API as that site's own, Origin and all. Only the
+	// Host header still shows the foreign name, so without a token only
+	// loopback names are served.
+	if token == "" && !loopbackHost(r.Host) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf(
+			"host %q not served: without a token only loopback names are (localhost, 127.0.0.0/8, [::1]); set POSSIM_TOKEN to serve other names", r.Host))
+		return false
+	}
+	// A browser page of another site may post to a loopback port; its
+	// Origin header gives it away.
+	if !allowedOrigin(r) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("origin %q not allowed: only this host or loopback", r.Header.Get("Origin")))
+		return false
+	}
+	return true
+}
+
+func authorized(r *http.Request, token string) bool {
+	if token == "" {
 		return true
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		got = r.URL.Query().Get("token")
 	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(c.cfg.Token)) == 1
+	return subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }
 
 // frameNone forbids framing; pages with their own policy append it.

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/possim/possim/harness"
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
 	"github.com/possim/possim/simulators/iso"
@@ -44,6 +45,7 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	requireSignOn := fs.Bool("require-sign-on", false, "decline (58) transactions from terminals that have not signed on")
 	verbose := fs.Bool("v", false, "log every connection and message decision")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the host to `FILE` (performance work)")
+	adminAddr := fs.String("admin", "", "serve the HTTP+JSON admin API (docs/host-api.md) on `ADDR`; loopback unless POSSIM_TOKEN is set")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -133,6 +135,20 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return failErr("%v", err)
 	}
+	var adm *harness.HostAdmin // closed before the host, so no change lands on a closing host
+	if *adminAddr != "" {
+		token := ""
+		if env.Getenv != nil {
+			token = env.Getenv("POSSIM_TOKEN")
+		}
+		adm = harness.NewHostAdmin(harness.HostAdminConfig{Host: h, ProfilePath: *profPath, Token: token, Logger: log.With("part", "admin")})
+		if err := adm.Start(*adminAddr); err != nil {
+			h.Close()
+			return usageErr("--admin: %v", err)
+		}
+		defer adm.Close()
+		fmt.Fprintf(env.Stdout, "possim host admin API on http://%s\n", adm.Addr())
+	}
 	if err := h.StartListener(ln); err != nil {
 		return failErr("%v", err)
 	}
@@ -150,6 +166,9 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	select {
 	case <-ctx.Done():
 	case serveErr = <-h.Err():
+	}
+	if adm != nil {
+		adm.Close()
 	}
 	if err := h.Close(); err != nil {
 		return failErr("closing host: %v", err)

@@ -103,9 +103,9 @@ func (h *Host) authorise(ctx context.Context, r *req, kind ledger.Kind, p *Fault
 	pan := r.pan
 	if kind == ledger.KindQR {
 		pan = strings.TrimSpace(r.f48)
-		a = h.issuer.wallets[pan]
+		a = h.iss().wallets[pan]
 	} else if card.Luhn(pan) {
-		a = h.issuer.byPAN[pan]
+		a = h.iss().byPAN[pan]
 	}
 	e := h.entry(r, kind, "")
 	e.PANMasked = card.MaskPAN(pan)
@@ -123,7 +123,7 @@ func (h *Host) authorise(ctx context.Context, r *req, kind ledger.Kind, p *Fault
 	}
 	debit := kind == ledger.KindSale || kind == ledger.KindQR
 	c := cardCheck{pan: pan, expiry: r.expiry, amount: r.amount, debit: debit || kind == ledger.KindPreauth,
-		balance: kind == ledger.KindBalance, now: r.now, imk: h.cfg.Profile.Keys.IMK()}
+		balance: kind == ledger.KindBalance, now: r.now, imk: h.prof().Keys.IMK()}
 	if kind != ledger.KindQR {
 		c.pinBlock, _ = r.m.GetBytes(52)
 		c.icc, _ = r.m.GetBytes(55)
@@ -210,7 +210,7 @@ func (h *Host) void(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 		e.RespCode = iso.RCInvalidTransaction
 	case r.amountOK && r.amount != orig.Amount:
 		e.RespCode = iso.RCInvalidAmount
-	case r.pan != "" && orig.CardRef != "" && h.issuer.ref(r.pan) != orig.CardRef:
+	case r.pan != "" && orig.CardRef != "" && h.iss().ref(r.pan) != orig.CardRef:
 		e.RespCode = iso.RCInvalidCard
 	}
 	if found {
@@ -235,7 +235,7 @@ func (h *Host) void(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 	case res.Refused != "":
 		code = res.RespCode // the sale has refunds standing
 	default:
-		h.issuer.markStale(orig.CardRef)
+		h.iss().markStale(orig.CardRef)
 	}
 	resp := h.response(r, code)
 	if code == iso.RCApproved {
@@ -268,7 +268,7 @@ func (h *Host) advice(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 		}
 	}
 	if r.pan != "" && r.pan != "?" {
-		e.PANMasked, e.CardRef = card.MaskPAN(r.pan), h.issuer.ref(r.pan)
+		e.PANMasked, e.CardRef = card.MaskPAN(r.pan), h.iss().ref(r.pan)
 	}
 	if code, ok := forced(p); ok {
 		e.RespCode = code
@@ -294,7 +294,7 @@ func (h *Host) advice(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 		e.RRN, e.AuthCode = res.Existing.RRN, res.Existing.AuthCode
 	}
 	if code == iso.RCApproved {
-		h.issuer.markStale(e.CardRef)
+		h.iss().markStale(e.CardRef)
 	}
 	resp := h.response(r, code)
 	if code == iso.RCApproved {
@@ -351,7 +351,7 @@ func (h *Host) reversal(ctx context.Context, r *req, p *Fault) *iso8583.Message 
 		code = res.RespCode // the sale has refunds standing: 12
 	}
 	if code == iso.RCApproved && found && !res.Duplicate {
-		h.issuer.markStale(orig.CardRef)
+		h.iss().markStale(orig.CardRef)
 	}
 	return h.response(r, code)
 }
@@ -454,7 +454,7 @@ func (h *Host) upload(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 		e.Method = "qr"
 	}
 	if r.pan != "" && r.pan != "?" {
-		e.PANMasked, e.CardRef = card.MaskPAN(r.pan), h.issuer.ref(r.pan)
+		e.PANMasked, e.CardRef = card.MaskPAN(r.pan), h.iss().ref(r.pan)
 	}
 	e.RRN, e.AuthCode = h.get(r.m, 37), h.get(r.m, 38)
 	res, code := h.record(ctx, e)
@@ -463,7 +463,7 @@ func (h *Host) upload(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 	}
 	if code == iso.RCApproved {
 		h.log.Info("batch upload recovered a transaction", "key", key.String(), "amount", r.amount)
-		h.issuer.markStale(e.CardRef)
+		h.iss().markStale(e.CardRef)
 	}
 	return h.response(r, code)
 }

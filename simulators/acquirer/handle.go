@@ -251,10 +251,10 @@ func forced(p *Fault) (string, bool) {
 // merchant, and 58 for a terminal that has not signed on when the host
 // requires it.
 func (h *Host) checkTerminal(r *req, needSignOn bool) string {
-	if _, ok := h.cfg.Profile.Merchant(r.mid); !ok {
+	if _, ok := h.prof().Merchant(r.mid); !ok {
 		return iso.RCInvalidMerchant
 	}
-	t, ok := h.cfg.Profile.Terminal(r.tid)
+	t, ok := h.prof().Terminal(r.tid)
 	if !ok || t.Merchant != r.mid {
 		return iso.RCNotPermittedTerm
 	}
@@ -291,19 +291,19 @@ func (h *Host) network(r *req, p *Fault) *iso8583.Message {
 	default:
 		return resp(iso.RCInvalidTransaction)
 	}
-	t, ok := h.cfg.Profile.Terminal(r.tid)
+	t, ok := h.prof().Terminal(r.tid)
 	if !ok {
 		return resp(iso.RCNotPermittedTerm)
 	}
 	if r.mid != "" {
-		if _, ok := h.cfg.Profile.Merchant(r.mid); !ok {
+		if _, ok := h.prof().Merchant(r.mid); !ok {
 			return resp(iso.RCInvalidMerchant)
 		}
 		if t.Merchant != r.mid {
 			return resp(iso.RCNotPermittedTerm)
 		}
 	}
-	if min := h.cfg.Profile.Host.MinTerminalSoftware; min != "" && r.f60 != "" {
+	if min := h.prof().Host.MinTerminalSoftware; min != "" && r.f60 != "" {
 		if v := softwareVersion(r.f60); versionLess(v, min) {
 			h.log.Warn("refusing outdated terminal software", "tid", r.tid, "version", v, "min", min)
 			return resp(iso.RCInvalidTransaction)
@@ -316,7 +316,7 @@ func (h *Host) network(r *req, p *Fault) *iso8583.Message {
 	}
 	h.rngMu.Unlock()
 	key = card.AdjustParity(key)
-	enc, err := card.EncryptKey(h.cfg.Profile.Keys.TMK(), key)
+	enc, err := card.EncryptKey(h.prof().Keys.TMK(), key)
 	kcv, err2 := card.KCV(key)
 	if err != nil || err2 != nil {
 		h.log.Error("making session key: bad terminal master key in profile", "err", err, "err2", err2)

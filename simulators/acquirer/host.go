@@ -104,7 +104,7 @@ type Host struct {
 	now      func() time.Time
 	faults   *Faults
 	reader   *frameReader
-	issuer   *issuer
+	cur      atomic.Pointer[book] // profile and card book; swapped by ReloadProfile
 	maint    atomic.Int32
 	msgSeen  atomic.Int64
 	warn     *rateLog   // warnings a flood can repeat, once per warnEvery
@@ -175,32 +175,20 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if cfg.OnEvent != nil {
 		h.onEvent.Store(&[]func(Event){cfg.OnEvent})
 	}
-	var err error
-	if h.issuer, err = newIssuer(cfg.Profile, cfg.CardRefKey); err != nil {
+	is, err := newIssuer(cfg.Profile, cfg.CardRefKey)
+	if err != nil {
 		return nil, err
 	}
-	h.faults = &Faults{byPAN: h.issuer.panOfAlias}
+	h.cur.Store(&book{prof: cfg.Profile, iss: is})
+	h.faults = &Faults{byPAN: func(alias string) string { return h.iss().panOfAlias(alias) }}
 	for _, f := range cfg.Faults {
 		if _, err := h.faults.Add(f); err != nil {
 			return nil, fmt.Errorf("acquirer: %w", err)
 		}
 	}
 	h.reader = &frameReader{spec: h.spec}
-	for _, pm := range cfg.Profile.Merchants {
-		m := ledger.Merchant{ID: pm.ID, Name: pm.Name, Mode: ledger.SettlementMode(pm.Settlement),
-			Realtime: ledger.RealtimeStatus(pm.Realtime), RealtimePerTxn: int64(pm.RealtimePerTxn),
-			RealtimeDaily: int64(pm.RealtimeDaily), CardFeeBPS: int64(pm.CardFee), QRFeeBPS: int64(pm.QRFee),
-			UnreferencedRefundLimit: int64(pm.UnreferencedRefundLimit)}
-		old, err := h.led.Merchant(ctx, pm.ID)
-		switch {
-		case err == nil:
-			m.Realtime = old.Realtime
-		case !errors.Is(err, ledger.ErrNotFound):
-			return nil, fmt.Errorf("acquirer: reading merchant %s: %w", pm.ID, err)
-		}
-		if err := h.led.PutMerchant(ctx, m); err != nil {
-			return nil, fmt.Errorf("acquirer: registering merchant %s: %w", pm.ID, err)
-		}
+	if err := h.registerMerchants(ctx, cfg.Profile); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
@@ -381,7 +369,7 @@ func (h *Host) Faults() *Faults { return h.faults }
 func (h *Host) Ledger() *ledger.Ledger { return h.led }
 
 // Profile is the profile the host was built from.
-func (h *Host) Profile() *profile.Profile { return h.cfg.Profile }
+func (h *Host) Profile() *profile.Profile { return h.prof() }
 
 // SetMaintenance switches maintenance mode. Entering refuse closes every
 // open connection.
@@ -406,16 +394,17 @@ func (h *Host) SetMaintenance(m Maintenance) {
 func (h *Host) MaintenanceMode() Maintenance { return Maintenance(h.maint.Load()) }
 
 // SetCardStatus changes a card's status: active, lost (41), stolen (43),
-// restricted (57) or blocked (05).
-func (h *Host) SetCardStatus(alias, status string) error { return h.issuer.setStatus(alias, status) }
+// expired (54), restricted (57) or blocked (05); pin_blocked spends its PIN
+// tries (75 on the next PIN) until ResetPINTries.
+func (h *Host) SetCardStatus(alias, status string) error { return h.iss().setStatus(alias, status) }
 
 // ResetPINTries clears a card's wrong-PIN counter, unblocking it after 75.
-func (h *Host) ResetPINTries(alias string) error { return h.issuer.resetPIN(alias) }
+func (h *Host) ResetPINTries(alias string) error { return h.iss().resetPIN(alias) }
 
 // SetMerchantRealtime records the outcome of a merchant's real-time
 // settlement application (none, pending, approved, rejected).
 func (h *Host) SetMerchantRealtime(ctx context.Context, mid string, st ledger.RealtimeStatus) error {
-	if _, ok := h.cfg.Profile.Merchant(mid); !ok {
+	if _, ok := h.prof().Merchant(mid); !ok {
 		return fmt.Errorf("acquirer: unknown merchant %q", mid)
 	}
 	return h.led.SetRealtime(ctx, mid, st)

@@ -27,7 +27,16 @@ var statusCodes = map[string]string{
 	"stolen":     "43",
 	"restricted": "57",
 	"blocked":    "05",
+	"expired":    "54",
 }
+
+// statusPINBlocked is not a status of its own: it spends the card's PIN
+// tries, so the next transaction with a PIN is declined 75, as after three
+// wrong PINs, until ResetPINTries.
+const statusPINBlocked = "pin_blocked"
+
+// cardStatuses are the statuses SetCardStatus takes, in the order errors list them.
+var cardStatuses = []string{"active", "lost", "stolen", "expired", "restricted", "blocked", statusPINBlocked}
 
 // account is an issuer account: a card of the book or a QR wallet. Its
 // mutable state is guarded by lock, a channel so that waiting on it is
@@ -121,8 +130,14 @@ func (is *issuer) setStatus(alias, status string) error {
 	if !ok {
 		return fmt.Errorf("acquirer: unknown card %q", alias)
 	}
+	if status == statusPINBlocked {
+		a.acquire()
+		a.pinTries = maxPINTries
+		a.release()
+		return nil
+	}
 	if _, ok := statusCodes[status]; !ok {
-		return fmt.Errorf("acquirer: card status %q: want active, lost, stolen, restricted or blocked", status)
+		return fmt.Errorf("acquirer: card status %q: want one of %s", status, strings.Join(cardStatuses, ", "))
 	}
 	a.acquire()
 	a.status = status
@@ -170,6 +185,9 @@ func (a *account) refresh(ctx context.Context, led *ledger.Ledger, now time.Time
 	}
 	return nil
 }
+
+// maxPINTries wrong PINs in a row block the card's PIN (75).
+const maxPINTries = 3
 
 // rule failures of the card checks, in the order a host applies them.
 type decision struct {
@@ -220,7 +238,7 @@ func (a *account) authorise(ctx context.Context, led *ledger.Ledger, c *cardChec
 			d.code = "96"
 			return d, nil
 		}
-		if a.pinTries >= 3 {
+		if a.pinTries >= maxPINTries {
 			d.code = "75"
 			return d, nil
 		}
@@ -233,13 +251,13 @@ func (a *account) authorise(ctx context.Context, led *ledger.Ledger, c *cardChec
 		case err != nil || pin != a.pin:
 			a.pinTries++
 			d.code = "55"
-			if a.pinTries >= 3 {
+			if a.pinTries >= maxPINTries {
 				d.code = "75"
 			}
 			return d, nil
 		}
 		a.pinTries = 0
-	} else if a.pinTries >= 3 && len(c.pinBlock) > 0 {
+	} else if a.pinTries >= maxPINTries && len(c.pinBlock) > 0 {
 		d.code = "75"
 		return d, nil
 	}

@@ -39,10 +39,10 @@ func (h *Host) refund(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 	case r.pan == "" && found:
 		// By reference only: the account is the original's, a wallet for
 		// a QR sale.
-		a = h.issuer.byRef[orig.CardRef]
+		a = h.iss().byRef[orig.CardRef]
 		e.PANMasked, e.Method = orig.PANMasked, orig.Method
 	case r.pan != "" && card.Luhn(r.pan):
-		a = h.issuer.byPAN[r.pan]
+		a = h.iss().byPAN[r.pan]
 	}
 	if e.RespCode == iso.RCApproved {
 		e.RespCode = h.refundCode(r, a, &orig, found)
@@ -63,7 +63,7 @@ func (h *Host) refund(ctx context.Context, r *req, p *Fault) *iso8583.Message {
 			"reason", res.Refused, "code", code)
 	}
 	if code == iso.RCApproved && a != nil {
-		h.issuer.markStale(a.ref)
+		h.iss().markStale(a.ref)
 	}
 	resp := h.response(r, code)
 	if code == iso.RCApproved {
@@ -113,7 +113,7 @@ func (h *Host) refundCode(r *req, a *account, orig *ledger.Entry, found bool) st
 // unreferenced_refund_limit: 57 (not permitted) when the merchant allows
 // none, 61 (over the amount limit) above it.
 func (h *Host) unreferencedCode(r *req) string {
-	m, _ := h.cfg.Profile.Merchant(r.mid)
+	m, _ := h.prof().Merchant(r.mid)
 	limit := int64(m.UnreferencedRefundLimit)
 	switch {
 	case limit <= 0:
