@@ -170,7 +170,8 @@ func newWorld(ctx context.Context, o *Options, sc *godog.Scenario) (*World, erro
 		timeout = w.D(30 * time.Second)
 	}
 	cfg := harness.Config{Profile: p, Mode: mode, Seed: w.Seed, Dir: dir,
-		HostAddr: o.HostAddr, DevicesDir: o.DevicesDir, ResponseTimeout: timeout, Logger: o.Logger,
+		HostAddr: o.HostAddr, DevicesDir: o.DevicesDir, ControlAddr: o.ControlAddr, ControlToken: o.ControlToken,
+		ResponseTimeout: timeout, Logger: o.Logger,
 		Synchronous: o.Synchronous, Start: ScenarioStart, Settle: o.Settle, PrinterPoll: w.D(time.Second),
 		CardTimeout: w.D(60 * time.Second)}
 	if mode == harness.External {
