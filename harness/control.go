@@ -192,6 +192,8 @@ func (c *Control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.route(w, r, http.MethodGet, c.serveEvents)
 	case path == "/api/events/ws":
 		c.route(w, r, http.MethodGet, c.serveStream)
+	case path == "/api/reset":
+		c.route(w, r, http.MethodPost, c.serveReset)
 	case path == "/api/printer/receipts" && c.cfg.Printer != nil:
 		c.route(w, r, http.MethodGet, c.serveReceipts)
 	case strings.HasPrefix(path, "/api/printer/receipts/") && c.cfg.Printer != nil:
@@ -625,6 +627,33 @@ func (c *Control) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": max(since, c.cfg.Recorder.Len())})
+}
+
+// serveReset is POST /api/reset: every device back to a fresh start, for
+// a test run that shares one `possim devices` between scenarios. It says
+// which receipt was cut last, so a run can tell its own receipts apart.
+func (c *Control) serveReset(w http.ResponseWriter, r *http.Request) {
+	last := 0
+	if p := c.cfg.Printer; p != nil {
+		p.LoadPaper()
+		p.CloseCover()
+		p.Fix()
+		if rc, ok := p.LastReceipt(); ok {
+			last = rc.Seq
+		}
+	}
+	if rd := c.cfg.Reader; rd != nil {
+		rd.Remove()
+		rd.Plug()
+	}
+	if pad := c.cfg.PINPad; pad != nil {
+		pad.Fix()
+	}
+	if s := c.cfg.Scanner; s != nil {
+		s.Fix()
+	}
+	c.log.Info("operator action", "action", "reset")
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "action": "reset", "last_receipt": last})
 }
 
 func sinceParam(r *http.Request) (int, error) {

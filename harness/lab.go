@@ -49,6 +49,12 @@ type Config struct {
 	// DevicesDir, in external mode, holds the ptys of `possim devices`
 	// (cardreader, pinpad, printer, scanner); no virtual devices start then.
 	DevicesDir string
+	// ControlAddr, with DevicesDir, is the control API of that `possim
+	// devices` (HOST:PORT): the steps act on the devices and read them
+	// through it, and each lab resets the devices there at its start.
+	// ControlToken is its token (POSSIM_TOKEN), if it has one.
+	ControlAddr  string
+	ControlToken string
 	// ResponseTimeout is the terminal's wait for the host (default 30s).
 	ResponseTimeout time.Duration
 	// CardTimeout is the terminal's wait for a card and for the PIN
@@ -92,6 +98,9 @@ type Lab struct {
 	Reader  *cardreader.Reader
 	PINPad  *pinpad.Pad
 	Scanner *scanner.Scanner
+	// Devices is what the steps act on: the devices above, or those of
+	// the external `possim devices` through its control API.
+	Devices Devices
 
 	closers []func() error // in reverse order of opening
 	once    sync.Once
@@ -148,6 +157,9 @@ func New(ctx context.Context, cfg Config) (lab *Lab, err error) {
 	}
 	drivers, err := l.startDevices()
 	if err != nil {
+		return nil, err
+	}
+	if err := l.reachDevices(ctx); err != nil {
 		return nil, err
 	}
 	t, err := terminal.New(terminal.Config{
@@ -319,6 +331,26 @@ func (l *Lab) startDevices() (*drivers, error) {
 		pinpad:  pinpad.NewDriver(ports["pinpad"], pinpad.DriverConfig{Logger: cfg.Logger}),
 		scanner: scanner.NewDriver(ports["scanner"], nil),
 	}, nil
+}
+
+// reachDevices sets l.Devices. External devices are reached through their
+// control API and reset there, since the last scenario left them as it
+// pleased; without the API every device step fails with ErrNoDevices.
+func (l *Lab) reachDevices(ctx context.Context) error {
+	if l.Printer != nil {
+		l.Devices = &LocalDevices{Printer: l.Printer, Reader: l.Reader, PINPad: l.PINPad, Scanner: l.Scanner}
+		return nil
+	}
+	if l.cfg.ControlAddr == "" {
+		l.Devices = noDevices{}
+		return nil
+	}
+	c := NewControlClient(l.cfg.ControlAddr, l.cfg.ControlToken)
+	if err := c.Reset(ctx); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	l.Devices = c
+	return nil
 }
 
 func (l *Lab) hostEvent(e acquirer.Event) {

@@ -22,13 +22,11 @@ const (
 	keyGarble    = "garble"    // bool: the next scan is garbled and does not count
 )
 
-// needDevices fails a step that acts on the virtual devices when the lab
-// uses real ones (possim run --devices).
-func (w *World) needDevices() error {
-	if w.Lab.Printer == nil {
-		return errors.New("this step acts on the lab's virtual devices; this run uses external devices (--devices)")
-	}
-	return nil
+// act does one operator action on the devices: the lab's own, or those of
+// a separate possim devices through its control API (possim run --devices
+// DIR --control ADDR). device and action are named as in the control API.
+func (w *World) act(ctx context.Context, device, action, arg string) error {
+	return w.Lab.Devices.Act(ctx, device, action, arg)
 }
 
 // reactions are operator actions that wait for the terminal to ask for
@@ -95,21 +93,20 @@ func reprompt(e harness.Event) bool {
 
 // presentCard is the customer presenting a card; an inserted card left in
 // the slot by the last sale is taken out first, as a customer does.
-func (w *World) presentCard(how, alias string) error {
-	if err := w.needDevices(); err != nil {
-		return err
-	}
+func (w *World) presentCard(ctx context.Context, how, alias string) error {
 	if _, err := w.card(alias); err != nil {
 		return err
 	}
 	switch how {
 	case "inserts":
-		w.Lab.Reader.Remove()
-		return w.Lab.Reader.Insert(alias)
+		if err := w.act(ctx, "cardreader", "remove", ""); err != nil {
+			return err
+		}
+		return w.act(ctx, "cardreader", "insert", alias)
 	case "taps":
-		return w.Lab.Reader.Tap(alias)
+		return w.act(ctx, "cardreader", "tap", alias)
 	case "swipes":
-		return w.Lab.Reader.Swipe(alias)
+		return w.act(ctx, "cardreader", "swipe", alias)
 	}
 	return oneOf("card action", how, []string{"inserts", "taps", "swipes"})
 }
@@ -130,11 +127,8 @@ func (w *World) product(nameOrCode string) (code string, err error) {
 // scan is the cashier scanning code; a product counts towards the basket
 // unless the scanner was told to garble it (then the terminal asks again),
 // and so does no other code (the terminal shows it as unknown).
-func (w *World) scan(code string, product bool) error {
-	if err := w.needDevices(); err != nil {
-		return err
-	}
-	if err := w.Lab.Scanner.Scan(code); err != nil {
+func (w *World) scan(ctx context.Context, code string, product bool) error {
+	if err := w.act(ctx, "scanner", "scan", code); err != nil {
 		return err
 	}
 	if g, _ := w.Get(keyGarble).(bool); g || !product {
@@ -155,15 +149,15 @@ var receiptCopies = map[string][]string{
 }
 
 // receipt finds the latest receipt of a copy ("last receipt" for any).
-func (w *World) receipt(which string) (printer.Receipt, error) {
-	if err := w.needDevices(); err != nil {
-		return printer.Receipt{}, err
-	}
+func (w *World) receipt(ctx context.Context, which string) (printer.Receipt, error) {
 	heads, ok := receiptCopies[which]
 	if !ok {
 		return printer.Receipt{}, oneOf("receipt", which, []string{"last receipt", "merchant copy", "customer copy", "reprint"})
 	}
-	rs := w.Lab.Printer.Receipts()
+	rs, err := w.Lab.Devices.Receipts(ctx)
+	if err != nil {
+		return printer.Receipt{}, err
+	}
 	for i := len(rs) - 1; i >= 0; i-- {
 		if heads == nil {
 			return rs[i], nil
@@ -207,15 +201,9 @@ func printerStatus(st printer.Status) string {
 }
 
 func deviceSteps() []Step {
-	dev := func(f func(w *World)) func(ctx context.Context) error {
-		return func(ctx context.Context) error {
-			w := world(ctx)
-			if err := w.needDevices(); err != nil {
-				return err
-			}
-			f(w)
-			return nil
-		}
+	// dev is a step that is one operator action and nothing else.
+	dev := func(device, action string) func(ctx context.Context) error {
+		return func(ctx context.Context) error { return world(ctx).act(ctx, device, action, "") }
 	}
 	return []Step{
 		// The card reader.
@@ -223,58 +211,53 @@ func deviceSteps() []Step {
 			Example: `When the customer inserts card "visa-credit"`,
 			Help:    "Held for the terminal's next card prompt. A card still in the slot from an earlier sale is taken out first.",
 			Fn: func(ctx context.Context, how, alias string) error {
-				return world(ctx).presentCard(how, alias)
+				return world(ctx).presentCard(ctx, how, alias)
 			}},
 		{Domain: "devices", Pattern: `^the customer (inserts|taps|swipes) (?:the )?card "([^"]*)" when the terminal asks again$`,
 			Example: `And the customer inserts card "visa-credit" when the terminal asks again`,
 			Help:    "Done the moment the terminal asks for the card again (swiped chip card: insert; bad swipe: swipe again).",
 			Fn: func(ctx context.Context, how, alias string) error {
 				w := world(ctx)
-				if err := w.needDevices(); err != nil {
-					return err
-				}
 				if _, err := w.card(alias); err != nil {
 					return err
 				}
+				// The reaction runs after this step has returned.
+				rctx := context.WithoutCancel(ctx)
 				w.react(fmt.Sprintf("customer %s %s when asked again", how, alias), reprompt, func() error {
-					return w.presentCard(how, alias)
+					return w.presentCard(rctx, how, alias)
 				})
 				return nil
 			}},
 		{Domain: "devices", Pattern: `^the customer takes the card out$`, Example: "When the customer takes the card out",
-			Fn: dev(func(w *World) { w.Lab.Reader.Remove() })},
+			Fn: dev("cardreader", "remove")},
 		{Domain: "devices", Pattern: `^the customer enters PIN "([^"]*)"$`, Example: `And the customer enters PIN "1234"`,
 			Help: "Typed ahead on the PIN pad: held for the next PIN prompt. A wrong PIN is the cardholder's choice.",
 			Fn: func(ctx context.Context, pin string) error {
-				w := world(ctx)
-				if err := w.needDevices(); err != nil {
-					return err
-				}
-				return w.Lab.PINPad.Type(pin)
+				return world(ctx).act(ctx, "pinpad", "type", pin)
 			}},
 		{Domain: "devices", Pattern: `^the customer presses cancel on the PIN pad$`, Example: "And the customer presses cancel on the PIN pad",
 			Help: "Held for the next PIN prompt, which it cancels.",
-			Fn:   dev(func(w *World) { w.Lab.PINPad.Cancel() })},
+			Fn:   dev("pinpad", "cancel")},
 		{Domain: "devices", Pattern: `^the (?:chip of the next card cannot be read|next chip read fails)$`,
 			Example: "Given the chip of the next card cannot be read",
 			Help:    "The next chip read fails; the terminal falls back to the stripe (field 22 = 80x).",
-			Fn:      dev(func(w *World) { w.Lab.Reader.ChipError() })},
+			Fn:      dev("cardreader", "chip-error")},
 		{Domain: "devices", Pattern: `^the next swipe is unreadable$`, Example: "Given the next swipe is unreadable",
-			Fn: dev(func(w *World) { w.Lab.Reader.BadSwipe() })},
+			Fn: dev("cardreader", "bad-swipe")},
 		{Domain: "devices", Pattern: `^the customer (?:pulls|will pull) the card out early$`, Example: "Given the customer pulls the card out early",
 			Help: "The chip card leaves the slot right after it is read, before the host's answer reaches it.",
-			Fn:   dev(func(w *World) { w.Lab.Reader.PullEarly() })},
+			Fn:   dev("cardreader", "pull-early")},
 		{Domain: "devices", Pattern: `^the card reader is unplugged$`, Example: "Given the card reader is unplugged",
-			Fn: dev(func(w *World) { w.Lab.Reader.Unplug() })},
+			Fn: dev("cardreader", "unplug")},
 		{Domain: "devices", Pattern: `^the card reader is plugged back in$`, Example: "When the card reader is plugged back in",
-			Fn: dev(func(w *World) { w.Lab.Reader.Plug() })},
+			Fn: dev("cardreader", "plug")},
 
 		// The PIN pad.
 		{Domain: "devices", Pattern: `^the PIN pad breaks$`, Example: "Given the PIN pad breaks",
 			Help: "The pad stops answering, as if its cable were pulled.",
-			Fn:   dev(func(w *World) { w.Lab.PINPad.Break() })},
+			Fn:   dev("pinpad", "break")},
 		{Domain: "devices", Pattern: `^the PIN pad is fixed$`, Example: "When the PIN pad is fixed",
-			Fn: dev(func(w *World) { w.Lab.PINPad.Fix() })},
+			Fn: dev("pinpad", "fix")},
 
 		// The scanner.
 		{Domain: "devices", Pattern: `^the cashier scans "([^"]*)"$`, Example: `When the cashier scans "green tea"`,
@@ -286,9 +269,9 @@ func deviceSteps() []Step {
 					if strings.Trim(what, "0123456789") != "" {
 						return err
 					}
-					return w.scan(what, false) // digits that are no product: scanned as they are
+					return w.scan(ctx, what, false) // digits that are no product: scanned as they are
 				}
-				return w.scan(code, true)
+				return w.scan(ctx, code, true)
 			}},
 		{Domain: "devices", Pattern: `^the cashier scans these products:$`,
 			Example: "When the cashier scans these products:\n  | product   | qty |\n  | green tea | 2   |\n  | rice 5 kg | 1   |",
@@ -311,7 +294,7 @@ func deviceSteps() []Step {
 						}
 					}
 					for range qty {
-						if err := w.scan(code, true); err != nil {
+						if err := w.scan(ctx, code, true); err != nil {
 							return err
 						}
 					}
@@ -322,35 +305,37 @@ func deviceSteps() []Step {
 			Example: `When the cashier scans the customer's payment code "281234567890123456"`,
 			Help:    "Queued on the scanner for the terminal's QR prompt (the cashier takes payment by QR code).",
 			Fn: func(ctx context.Context, code string) error {
-				w := world(ctx)
-				if err := w.needDevices(); err != nil {
-					return err
-				}
-				return w.Lab.Scanner.Scan(code)
+				return world(ctx).act(ctx, "scanner", "scan", code)
 			}},
 		{Domain: "devices", Pattern: `^the scanner breaks$`, Example: "Given the scanner breaks",
 			Help: "Scans are lost and the scanner stops answering: the terminal falls back to keyed entry.",
-			Fn:   dev(func(w *World) { w.Lab.Scanner.Break() })},
+			Fn:   dev("scanner", "break")},
 		{Domain: "devices", Pattern: `^the scanner garbles the next read$`, Example: "Given the scanner garbles the next read",
 			Help: "The next scan arrives corrupted and the terminal asks to scan again; it does not count.",
-			Fn: dev(func(w *World) {
-				w.Lab.Scanner.Garble()
+			Fn: func(ctx context.Context) error {
+				w := world(ctx)
+				if err := w.act(ctx, "scanner", "garble", ""); err != nil {
+					return err
+				}
 				w.Set(keyGarble, true)
-			})},
+				return nil
+			}},
 		{Domain: "devices", Pattern: `^the scanner is fixed$`, Example: "When the scanner is fixed",
-			Fn: dev(func(w *World) { w.Lab.Scanner.Fix() })},
+			Fn: dev("scanner", "fix")},
 
 		// The printer.
 		{Domain: "devices", Pattern: `^the printer runs out of paper$`, Example: "Given the printer runs out of paper",
-			Fn: dev(func(w *World) { w.Lab.Printer.PaperOut() })},
+			Fn: dev("printer", "paper-out")},
 		{Domain: "devices", Pattern: `^the printer's paper is nearly out$`, Example: "Given the printer's paper is nearly out",
 			Help: "The near-end sensor: the printer still prints.",
-			Fn:   dev(func(w *World) { w.Lab.Printer.PaperNearEnd() })},
+			Fn:   dev("printer", "near-end")},
 		{Domain: "devices", Pattern: `^(?:the cashier loads paper|paper is loaded) into the printer$`, Example: "When the cashier loads paper into the printer",
 			Help: "The terminal notices within its printer poll (1 s) and prints the receipts it queued.",
 			Fn: func(ctx context.Context) error {
 				w := world(ctx)
-				w.Lab.Printer.LoadPaper()
+				if err := w.act(ctx, "printer", "load-paper", ""); err != nil {
+					return err
+				}
 				// Give the terminal one printer poll to notice, as a cashier
 				// waits for the printer to start again.
 				time.Sleep(w.D(1500 * time.Millisecond))
@@ -358,26 +343,20 @@ func deviceSteps() []Step {
 			}},
 		{Domain: "devices", Pattern: `^the printer cover is (opened|closed)$`, Example: "Given the printer cover is opened",
 			Fn: func(ctx context.Context, how string) error {
-				return dev(func(w *World) {
-					if how == "opened" {
-						w.Lab.Printer.OpenCover()
-					} else {
-						w.Lab.Printer.CloseCover()
-					}
-				})(ctx)
+				if how == "opened" {
+					return world(ctx).act(ctx, "printer", "open-cover", "")
+				}
+				return world(ctx).act(ctx, "printer", "close-cover", "")
 			}},
 		{Domain: "devices", Pattern: `^the printer goes offline$`, Example: "Given the printer goes offline",
 			Help: "A printer error: offline until fixed, still answering status.",
-			Fn:   dev(func(w *World) { w.Lab.Printer.Break() })},
+			Fn:   dev("printer", "break")},
 		{Domain: "devices", Pattern: `^the printer is fixed$`, Example: "When the printer is fixed",
-			Fn: dev(func(w *World) { w.Lab.Printer.Fix() })},
+			Fn: dev("printer", "fix")},
 		{Domain: "devices", Pattern: `^the printer answers status "([^"]*)"$`, Example: `Then the printer answers status "paper out"`,
 			Help: "What the printer says to DLE EOT: ready, paper near end, paper out, cover open, printer error, offline.",
 			Fn: func(ctx context.Context, want string) error {
 				w := world(ctx)
-				if err := w.needDevices(); err != nil {
-					return err
-				}
 				valid := []string{"ready", "paper near end", "paper out", "cover open", "printer error", "offline"}
 				found := false
 				for _, v := range valid {
@@ -386,18 +365,22 @@ func deviceSteps() []Step {
 				if !found {
 					return oneOf("printer status", want, valid)
 				}
-				return diff("printer status", want, printerStatus(w.Lab.Printer.Status()))
+				st, err := w.Lab.Devices.PrinterStatus(ctx)
+				if err != nil {
+					return err
+				}
+				return diff("printer status", want, printerStatus(st))
 			}},
 
 		// Receipts.
 		{Domain: "devices", Pattern: `^(\d+) receipts? (?:was|were) printed$`, Example: "Then 2 receipts were printed",
 			Help: "Counts every receipt the printer cut in this scenario.",
 			Fn: func(ctx context.Context, n int) error {
-				w := world(ctx)
-				if err := w.needDevices(); err != nil {
+				rs, err := world(ctx).Lab.Devices.Receipts(ctx)
+				if err != nil {
 					return err
 				}
-				return diff("receipts printed", n, len(w.Lab.Printer.Receipts()))
+				return diff("receipts printed", n, len(rs))
 			}},
 		{Domain: "devices", Pattern: `^(no|\d+) receipts? (?:is|are) queued$`, Example: "Then 2 receipts are queued",
 			Help: "Receipts the terminal holds for a printer that is not ready.",
@@ -413,7 +396,7 @@ func deviceSteps() []Step {
 			Help:    "Text on the latest receipt of that copy. {stan}, {rrn}, {auth}, {pan} and {batch} stand for the last transaction's values.",
 			Fn: func(ctx context.Context, which, how, text string) error {
 				w := world(ctx)
-				r, err := w.receipt(which)
+				r, err := w.receipt(ctx, which)
 				if err != nil {
 					return err
 				}
@@ -430,7 +413,7 @@ func deviceSteps() []Step {
 			Help:    "Each row is a receipt line \"LABEL:   value\"; {stan}, {rrn}, {auth}, {pan}, {batch} stand for the last transaction's values.",
 			Fn: func(ctx context.Context, which string, table *godog.Table) error {
 				w := world(ctx)
-				r, err := w.receipt(which)
+				r, err := w.receipt(ctx, which)
 				if err != nil {
 					return err
 				}
@@ -462,10 +445,10 @@ func deviceSteps() []Step {
 			Help: "Checks every printed receipt against every card number of the profile.",
 			Fn: func(ctx context.Context) error {
 				w := world(ctx)
-				if err := w.needDevices(); err != nil {
+				rs, err := w.Lab.Devices.Receipts(ctx)
+				if err != nil {
 					return err
 				}
-				rs := w.Lab.Printer.Receipts()
 				if len(rs) == 0 {
 					return errors.New("no receipt was printed")
 				}

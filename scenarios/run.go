@@ -35,7 +35,12 @@ type Options struct {
 	ShardCount  int
 	HostAddr    string // external host (certification dry-run)
 	DevicesDir  string // external devices (the ptys of possim devices)
-	Profile     *profile.Profile
+	// ControlAddr is the control API of those devices (possim devices
+	// --control): the device steps act and read through it. ControlToken
+	// is its token, if any.
+	ControlAddr  string
+	ControlToken string
+	Profile      *profile.Profile
 	// TimeScale shrinks every duration of the lab and the steps in real-time
 	// runs (1 under go test, where synctest makes time virtual).
 	TimeScale       float64
@@ -398,8 +403,8 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 			return ctx, nil
 		}
 		r.Ladder, r.Dropped = w.Lab.Recorder.Ladder(), w.Lab.Recorder.Dropped()
-		if w.Lab.Printer != nil {
-			for _, rc := range w.Lab.Printer.Receipts() {
+		if rs, err := w.Lab.Devices.Receipts(ctx); err == nil {
+			for _, rc := range rs {
 				r.Receipts = append(r.Receipts, rc.Text)
 			}
 		}

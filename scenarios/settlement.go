@@ -1019,7 +1019,7 @@ func settlementSteps() []Step {
 				if err != nil {
 					return err
 				}
-				if err := w.present(alias, entry); err != nil {
+				if err := w.present(ctx, alias, entry); err != nil {
 					return err
 				}
 				w.Set(keyAmount, a)

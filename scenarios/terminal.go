@@ -195,11 +195,11 @@ func terminalSteps() []Step {
 				if err != nil {
 					return err
 				}
-				if err := w.present(alias, entry); err != nil {
+				if err := w.present(ctx, alias, entry); err != nil {
 					return err
 				}
 				if pin != "" {
-					if err := w.Lab.PINPad.Type(pin); err != nil {
+					if err := w.act(ctx, "pinpad", "type", pin); err != nil {
 						return err
 					}
 				}
@@ -317,11 +317,11 @@ func terminalSteps() []Step {
 				if err != nil {
 					return err
 				}
-				if err := w.present(alias, entry); err != nil {
+				if err := w.present(ctx, alias, entry); err != nil {
 					return err
 				}
 				if pin != "" {
-					if err := w.Lab.PINPad.Type(pin); err != nil {
+					if err := w.act(ctx, "pinpad", "type", pin); err != nil {
 						return err
 					}
 				}
@@ -435,18 +435,13 @@ func terminalSteps() []Step {
 }
 
 // present puts the card in front of the reader the way the customer says.
-func (w *World) present(alias, entry string) error {
-	if _, err := w.card(alias); err != nil {
-		return err
+func (w *World) present(ctx context.Context, alias, entry string) error {
+	how, ok := map[string]string{"chip": "inserts", "tap": "taps", "swipe": "swipes"}[entry]
+	if !ok {
+		if _, err := w.card(alias); err != nil {
+			return err
+		}
+		return oneOf("card entry", entry, []string{"chip", "tap", "swipe"})
 	}
-	switch entry {
-	case "chip":
-		w.Lab.Reader.Remove() // the last customer's card, if it is still in the slot
-		return w.Lab.Reader.Insert(alias)
-	case "tap":
-		return w.Lab.Reader.Tap(alias)
-	case "swipe":
-		return w.Lab.Reader.Swipe(alias)
-	}
-	return oneOf("card entry", entry, []string{"chip", "tap", "swipe"})
+	return w.presentCard(ctx, how, alias)
 }

@@ -170,12 +170,15 @@ func newWorld(ctx context.Context, o *Options, sc *godog.Scenario) (*World, erro
 		timeout = w.D(30 * time.Second)
 	}
 	cfg := harness.Config{Profile: p, Mode: mode, Seed: w.Seed, Dir: dir,
-		HostAddr: o.HostAddr, DevicesDir: o.DevicesDir, ResponseTimeout: timeout, Logger: o.Logger,
+		HostAddr: o.HostAddr, DevicesDir: o.DevicesDir, ControlAddr: o.ControlAddr, ControlToken: o.ControlToken,
+		ResponseTimeout: timeout, Logger: o.Logger,
 		Synchronous: o.Synchronous, Start: ScenarioStart, Settle: o.Settle, PrinterPoll: w.D(time.Second),
 		CardTimeout: w.D(60 * time.Second)}
-	if mode == harness.External {
+	if o.HostAddr != "" {
 		// A real host keeps its journal between scenarios: real dates, and
 		// a terminal that goes on from the last scenario's STAN and batch.
+		// External devices alone keep nothing the terminal must follow:
+		// each scenario has its own host, so its own dates and STANs.
 		cfg.Start = time.Time{}
 		cfg.TerminalStore = terminal.FileStore(o.TerminalState)
 	}

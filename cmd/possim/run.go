@@ -27,9 +27,10 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	shard := fs.String("shard", "", "run shard i of n (e.g. 2/3) for a CI matrix")
 	host := fs.String("host", "", "run the terminal-side scenarios against this external host (certification dry-run)")
 	devices := fs.String("devices", "", "use the ptys of possim devices in this folder instead of in-process devices")
+	control := fs.String("control", "", "with --devices: the control API of that possim devices (`ADDR` of its --control); the device steps act and read through it (token: POSSIM_TOKEN)")
 	profilePath := fs.String("profile", "", "lab profile (default: the embedded one)")
 	scale := fs.Float64("time-scale", 0.05, "shrink every timeout and delay by this factor (real time; 1 is faithful)")
-	state := fs.String("state", "possim-terminal.json", "with --host or --devices: the terminal's state file (STAN, batch), kept between runs as a real terminal keeps it")
+	state := fs.String("state", "possim-terminal.json", "with --host: the terminal's state file (STAN, batch), kept between runs as a real terminal keeps it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,9 +54,15 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	if *scale <= 0 || *scale > 1 {
 		return usageErr("--time-scale %v: give a factor above 0 and at most 1", *scale)
 	}
+	if *control != "" && *devices == "" {
+		return usageErr("--control %s: give --devices DIR as well, the folder of that possim devices", *control)
+	}
 	o := scenarios.Options{Paths: paths, Tags: *tags, Format: *format, HTML: *html, TimelineDir: *timeline,
 		Seed: *seed, Concurrency: *conc, HostAddr: *host, DevicesDir: *devices, TimeScale: *scale, Output: env.Stdout,
-		TerminalState: *state}
+		TerminalState: *state, ControlAddr: *control}
+	if *control != "" && env.Getenv != nil {
+		o.ControlToken = env.Getenv("POSSIM_TOKEN")
+	}
 	if *shard != "" {
 		i, n, err := scenarios.ParseShard(*shard)
 		if err != nil {
