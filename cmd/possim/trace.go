@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/possim/possim/simulators/trace"
+)
+
+func init() {
+	register("trace", "show a field trace decoded: pcap/pcapng, JSONL traces, hex dumps, bridge recordings", runTrace)
+}
+
+const traceExample = `possim trace show capture.pcapng --port 8583`
+
+func runTrace(ctx context.Context, args []string, env *Env) error {
+	if len(args) == 0 || args[0] != "show" {
+		fmt.Fprintln(env.Stderr, "usage: possim trace show FILE [--port N] [--json]")
+		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+			return usageErr("missing subcommand: want show")
+		}
+		return usageErr("unknown subcommand %q: want show", args[0])
+	}
+	fs := newFlagSet(env, "trace show", traceExample)
+	port := fs.Int("port", 0, "host `PORT` in captures (default: who listened, else who answered, else the lower port)")
+	asJSON := fs.Bool("json", false, "one JSON object per message")
+	// FILE may come before or after the flags.
+	rest := args[1:]
+	var file string
+	if len(rest) > 0 && len(rest[0]) > 0 && rest[0][0] != '-' {
+		file, rest = rest[0], rest[1:]
+	}
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q: want possim trace show FILE [--port N] [--json]", fs.Args())
+	}
+	if file == "" {
+		return usageErr("missing FILE: want possim trace show FILE [--port N] [--json]")
+	}
+	if *port < 0 || *port > 65535 {
+		return usageErr("--port %d: want 1 to 65535", *port)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return usageErr("opening trace: %w", err)
+	}
+	defer f.Close()
+	t, err := trace.Read(f, trace.Options{Port: *port})
+	if err != nil {
+		return usageErr("%s: %w", file, err)
+	}
+	if *asJSON {
+		err = trace.WriteJSON(env.Stdout, t)
+		for _, g := range t.Gaps {
+			fmt.Fprintf(env.Stderr, "gap: %v\n", g)
+		}
+		fmt.Fprintln(env.Stderr, trace.Summarize(t.Messages))
+	} else {
+		err = trace.WriteText(env.Stdout, t)
+	}
+	if err != nil {
+		return fmt.Errorf("writing: %w", err)
+	}
+	if len(t.Problems) > 0 {
+		// What could be read is shown; the exit code says not all of it.
+		errs := make([]error, len(t.Problems))
+		for i, p := range t.Problems {
+			errs[i] = p
+		}
+		return &exitError{code: 2, err: fmt.Errorf("%s: %d parts could not be read: %w", file, len(t.Problems), errors.Join(errs...))}
+	}
+	return nil
+}
