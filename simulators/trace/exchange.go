@@ -14,6 +14,7 @@ const (
 	RoleResponse    = "response"
 	RoleUnanswered  = "unanswered"  // a request no response matched
 	RoleUnsolicited = "unsolicited" // a response no request matched
+	RoleNotSent     = "not sent"    // recorded by its sender, never on the wire
 )
 
 // isResponse: the third MTI digit is odd for responses (0210, 0410, 0810).
@@ -34,6 +35,10 @@ func Match(msgs []*Message) {
 	for _, m := range msgs {
 		m.Exchange, m.Role = 0, ""
 		if m.Kind != KindISO || m.Malformed != "" || len(m.MTI) != 4 {
+			continue
+		}
+		if m.NotSent {
+			m.Role = RoleNotSent
 			continue
 		}
 		if !isResponse(m.MTI) {
@@ -68,6 +73,7 @@ type Summary struct {
 	Unsolicited int            `json:"unsolicited"`
 	Reversals   int            `json:"reversals"`
 	Malformed   int            `json:"malformed"`
+	NotSent     int            `json:"not_sent"`
 	Codes       map[string]int `json:"response_codes"`
 }
 
@@ -89,6 +95,9 @@ func Summarize(msgs []*Message) Summary {
 			s.Unsolicited++
 		case m.Role == RoleUnanswered:
 			s.Unanswered++
+		case m.Role == RoleNotSent:
+			s.NotSent++
+			continue
 		}
 		if m.Exchange > 0 && !seen[m.Exchange] {
 			seen[m.Exchange] = true
@@ -117,6 +126,6 @@ func (s Summary) String() string {
 	if len(codes) > 0 {
 		rc = strings.Join(codes, ", ")
 	}
-	return fmt.Sprintf("summary: %d messages, %d exchanges, %d unanswered, %d unsolicited, %d reversals, %d malformed; response codes: %s",
-		s.Messages, s.Exchanges, s.Unanswered, s.Unsolicited, s.Reversals, s.Malformed, rc)
+	return fmt.Sprintf("summary: %d messages, %d exchanges, %d unanswered, %d unsolicited, %d reversals, %d malformed, %d recorded but not sent; response codes: %s",
+		s.Messages, s.Exchanges, s.Unanswered, s.Unsolicited, s.Reversals, s.Malformed, s.NotSent, rc)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/possim/possim/simulators/acquirer"
@@ -88,7 +89,8 @@ func (t *Trace) addJSONLine(b []byte, where string, d Dialect) error {
 			conn = "host"
 		}
 		t.Messages = append(t.Messages, &Message{Kind: KindISO, Time: *l.Time, Conn: conn, Dir: l.Dir,
-			Where: where, MTI: l.MTI, Fields: d.fieldsOf(l.MTI, l.Fields), Note: l.Note})
+			Where: where, MTI: l.MTI, Fields: d.fieldsOf(l.MTI, l.Fields), Note: l.Note,
+			NotSent: strings.Contains(l.Note, "not sent")})
 		return nil
 	}
 	return errors.New("neither a host trace line (time, dir, mti), a timeline line (seq, at_ns) nor a bridge record line (t)")
@@ -109,7 +111,8 @@ func (t *Trace) addTimeline(l jsonLine, where string, d Dialect) error {
 		dir = map[string]string{DirIn: DirOut, DirOut: DirIn}[dir]
 	}
 	t.Messages = append(t.Messages, &Message{Kind: KindISO, At: *l.AtNS, HasAt: true, Conn: l.Source, Dir: dir,
-		Where: where, MTI: l.MTI, Fields: d.fieldsOf(l.MTI, l.Fields), Note: l.Text})
+		Where: where, MTI: l.MTI, Fields: d.fieldsOf(l.MTI, l.Fields), Note: l.Text,
+		NotSent: strings.Contains(l.Text, "not sent")})
 	return nil
 }
 

@@ -136,4 +136,3 @@ func (e *errWriter) printf(format string, a ...any) {
 	}
 	_, e.err = fmt.Fprintf(e.w, format, a...)
 }
-

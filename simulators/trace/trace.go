@@ -56,6 +56,9 @@ type Message struct {
 	Head      []byte
 	Text      string // device bytes (masked) or an event's text
 	Note      string // what the source says about it (a fault, a gap)
+	// NotSent: the source recorded the message but says it never went on
+	// the wire (a host trace's "fault drop: not sent").
+	NotSent bool
 
 	Exchange int    // 1-based exchange number, 0 when none
 	Role     string // "request", "response", "unanswered", "unsolicited"
