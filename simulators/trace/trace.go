@@ -175,16 +175,17 @@ func detect(head []byte) Format {
 	return ""
 }
 
-// finish puts the messages in time order (stable: the source's order
-// among equal times), numbers them and matches exchanges.
+// finish puts a capture's messages in time order (they come connection
+// by connection; stable, so equal times keep the capture's order),
+// numbers them and matches exchanges. Line sources keep their own order:
+// a log is written as things happen, and a time-of-day stamp without a
+// date would sort wrong.
 func finish(t *Trace) {
-	sort.SliceStable(t.Messages, func(i, j int) bool {
-		a, b := t.Messages[i], t.Messages[j]
-		if a.HasAt || b.HasAt {
-			return a.At < b.At
-		}
-		return a.Time.Before(b.Time)
-	})
+	if t.Format == FormatPcap || t.Format == FormatPcapNG {
+		sort.SliceStable(t.Messages, func(i, j int) bool {
+			return t.Messages[i].Time.Before(t.Messages[j].Time)
+		})
+	}
 	for i, m := range t.Messages {
 		m.N = i + 1
 	}
