@@ -13,9 +13,10 @@ import (
 
 // hexLine is one line of a hex dump: `[timestamp] [IN|OUT|>|<] HEX`.
 type hexLine struct {
-	Time time.Time
-	Dir  string // DirIn, DirOut or "" when the line does not say
-	Raw  []byte
+	Time      time.Time
+	TimeOfDay bool   // the stamp had no date
+	Dir       string // DirIn, DirOut or "" when the line does not say
+	Raw       []byte
 }
 
 // timeLayouts are the timestamps hex dumps carry: RFC 3339 as possim
@@ -42,6 +43,7 @@ func parseHexLine(s string) (hexLine, error) {
 		stamp := strings.Trim(strings.Join(words[:tl.words], " "), "[]")
 		if t, err := time.Parse(tl.layout, stamp); err == nil {
 			l.Time, words = t, words[tl.words:]
+			l.TimeOfDay = t.Year() == 0
 			break
 		}
 	}
@@ -83,7 +85,7 @@ func readHexDump(r io.Reader, opts Options) (*Trace, error) {
 			t.Problems = append(t.Problems, Problem{Where: where, Err: err})
 			continue
 		}
-		m := &Message{Time: l.Time, Conn: "dump", Dir: l.Dir, Where: where}
+		m := &Message{Time: l.Time, TimeOfDay: l.TimeOfDay, Conn: "dump", Dir: l.Dir, Where: where}
 		body := l.Raw
 		if len(body) > d.Header {
 			if n, err := d.frameLength(body); err == nil && n == len(body)-d.Header {

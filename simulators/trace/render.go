@@ -67,6 +67,8 @@ func stamp(m *Message) string {
 		return fmt.Sprintf("+%.6fs", m.At.Seconds())
 	case m.Time.IsZero():
 		return "-"
+	case m.TimeOfDay:
+		return m.Time.Format("15:04:05.000000")
 	}
 	return m.Time.UTC().Format(time.RFC3339Nano)
 }
@@ -75,7 +77,8 @@ func stamp(m *Message) string {
 type jsonMessage struct {
 	N         int         `json:"n"`
 	Kind      string      `json:"kind"`
-	Time      string      `json:"time,omitempty"` // RFC 3339
+	Time      string      `json:"time,omitempty"`        // RFC 3339
+	TimeOfDay string      `json:"time_of_day,omitempty"` // a stamp without a date
 	AtNS      *int64      `json:"at_ns,omitempty"`
 	Conn      string      `json:"conn,omitempty"`
 	Dir       string      `json:"dir,omitempty"`
@@ -103,12 +106,15 @@ type jsonField struct {
 // to the caller.
 func WriteJSON(w io.Writer, t *Trace) error {
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	for _, m := range t.Messages {
 		j := jsonMessage{N: m.N, Kind: m.Kind, Conn: m.Conn, Dir: m.Dir, Where: m.Where, MTI: m.MTI,
 			Exchange: m.Exchange, Role: m.Role, Malformed: m.Malformed, Length: m.Length, Text: m.Text, Note: m.Note}
 		if m.HasAt {
 			ns := m.At.Nanoseconds()
 			j.AtNS = &ns
+		} else if m.TimeOfDay {
+			j.TimeOfDay = m.Time.Format("15:04:05.999999999")
 		} else if !m.Time.IsZero() {
 			j.Time = m.Time.UTC().Format(time.RFC3339Nano)
 		}

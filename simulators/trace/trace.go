@@ -42,13 +42,16 @@ type Message struct {
 	Time time.Time // zero when the source has only offsets
 	// At is the time since the start of the trace, for sources that keep
 	// no wall clock (the lab timeline); zero otherwise.
-	At     time.Duration
-	HasAt  bool
-	Conn   string // connection or source: "127.0.0.1:50412-127.0.0.1:8583", "host", "cardreader"
-	Dir    string // DirIn, DirOut, or a bridge direction
-	Where  string // where in the input: "packet 12", "line 3"
-	MTI    string
-	Fields []Field // in field-number order, values masked
+	At    time.Duration
+	HasAt bool
+	// TimeOfDay: the source gave a time of day without a date (host logs);
+	// Time then holds it on day zero.
+	TimeOfDay bool
+	Conn      string // connection or source: "127.0.0.1:50412-127.0.0.1:8583", "host", "cardreader"
+	Dir       string // DirIn, DirOut, or a bridge direction
+	Where     string // where in the input: "packet 12", "line 3"
+	MTI       string
+	Fields    []Field // in field-number order, values masked
 	// Malformed says why the frame could not be decoded; Length and Head
 	// are then all that is shown of it (the rest could hold card data).
 	Malformed string
