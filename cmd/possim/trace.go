@@ -16,33 +16,32 @@ func init() {
 const traceExample = `possim trace show capture.pcapng --port 8583`
 
 func runTrace(ctx context.Context, args []string, env *Env) error {
-	if len(args) == 0 || args[0] != "show" {
-		fmt.Fprintln(env.Stderr, "usage: possim trace show FILE [--port N] [--json]")
-		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-			return usageErr("missing subcommand: want show")
-		}
-		return usageErr("unknown subcommand %q: want show", args[0])
-	}
-	fs := newFlagSet(env, "trace show", traceExample)
+	fs := newFlagSet(env, "trace", traceExample)
 	port := fs.Int("port", 0, "host `PORT` in captures (default: who listened, else who answered, else the lower port)")
-	asJSON := fs.Bool("json", false, "one JSON object per message")
-	// FILE may come before or after the flags.
-	rest := args[1:]
-	var file string
-	if len(rest) > 0 && len(rest[0]) > 0 && rest[0][0] != '-' {
-		file, rest = rest[0], rest[1:]
+	asJSON := fs.Bool("json", false, "one JSON object per message, the summary on stderr")
+	// Flags may come before, between or after `show` and FILE.
+	var words []string
+	for rest := args; ; {
+		if err := parseFlags(fs, rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		words, rest = append(words, fs.Arg(0)), fs.Args()[1:]
 	}
-	if err := parseFlags(fs, rest); err != nil {
-		return err
+	const synopsis = "want possim trace show FILE [--port N] [--json]"
+	switch {
+	case len(words) == 0:
+		return usageErr("missing subcommand: %s", synopsis)
+	case words[0] != "show":
+		return usageErr("unknown subcommand %q: %s", words[0], synopsis)
+	case len(words) == 1:
+		return usageErr("missing FILE: %s", synopsis)
+	case len(words) > 2:
+		return usageErr("unexpected arguments %q: %s", words[2:], synopsis)
 	}
-	if file == "" && fs.NArg() == 1 {
-		file = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q: want possim trace show FILE [--port N] [--json]", fs.Args())
-	}
-	if file == "" {
-		return usageErr("missing FILE: want possim trace show FILE [--port N] [--json]")
-	}
+	file := words[1]
 	if *port < 0 || *port > 65535 {
 		return usageErr("--port %d: want 1 to 65535", *port)
 	}

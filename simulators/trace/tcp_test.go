@@ -235,3 +235,18 @@ func TestPortOption(t *testing.T) {
 		t.Errorf("--port 9999: %s; want nothing", mtis(tr))
 	}
 }
+
+// Without the handshake in the capture, the host is the side that
+// answered; with no answer either, the lower port.
+func TestHostSideGuess(t *testing.T) {
+	c := newCap(t)
+	c.send(false, frame(t, "0810", "000001")) // the capture starts after the request
+	if tr := c.read(Options{}); tr.HostPort != 8583 || tr.HostBy != "answered with a response MTI" || mtis(tr) != "out 0810 000001" {
+		t.Errorf("host %d by %q, %s; want 8583 by answered, out 0810", tr.HostPort, tr.HostBy, mtis(tr))
+	}
+	c = newCap(t)
+	c.send(true, frame(t, "0800", "000001"))
+	if tr := c.read(Options{}); tr.HostPort != 8583 || tr.HostBy != "lower port" || mtis(tr) != "in 0800 000001 unanswered" && mtis(tr) != "in 0800 000001" {
+		t.Errorf("host %d by %q, %s; want 8583 by lower port, in 0800", tr.HostPort, tr.HostBy, mtis(tr))
+	}
+}
