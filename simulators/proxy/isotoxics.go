@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -38,10 +39,10 @@ func init() {
 // its connections, so "drop the second 0210" means the second one the
 // proxy carries, whichever terminal it goes to.
 type Match struct {
-	MTI        string `json:"mti"`         // e.g. "0210"; empty: any
-	MatchField int    `json:"match_field"` // a field number; 0: none
-	MatchValue string `json:"match_value"` // the value MatchField must have
-	Nth        int    `json:"nth"`         // act on the n-th match only; 0: on every match
+	MTI        Text `json:"mti"`         // e.g. "0210"; empty: any
+	MatchField int  `json:"match_field"` // a field number; 0: none
+	MatchValue Text `json:"match_value"` // the value MatchField must have
+	Nth        int  `json:"nth"`         // act on the n-th match only; 0: on every match
 
 	mu   sync.Mutex
 	seen int
@@ -57,7 +58,7 @@ func (mt *Match) hitMTI(m *iso8583.Message, defaults []string) bool {
 	mti, _ := m.GetMTI()
 	switch {
 	case mt.MTI != "":
-		if mti != mt.MTI {
+		if !sameDigits(mti, string(mt.MTI)) {
 			return false
 		}
 	case len(defaults) > 0:
@@ -71,7 +72,7 @@ func (mt *Match) hitMTI(m *iso8583.Message, defaults []string) bool {
 	}
 	if mt.MatchField > 0 {
 		v, err := m.GetString(mt.MatchField)
-		if err != nil || v != mt.MatchValue {
+		if err != nil || !sameDigits(v, string(mt.MatchValue)) {
 			return false
 		}
 	}
@@ -79,6 +80,37 @@ func (mt *Match) hitMTI(m *iso8583.Message, defaults []string) bool {
 	defer mt.mu.Unlock()
 	mt.seen++
 	return mt.Nth <= 0 || mt.seen == mt.Nth
+}
+
+// Text is a string attribute that also takes a JSON number:
+// toxiproxy-cli sends "-a mti=0210" as the number 210.
+type Text string
+
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = Text(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("want a string or a number, got %s", b)
+	}
+	*t = Text(n.String())
+	return nil
+}
+
+// sameDigits says whether a message's value v is want: the same text, or,
+// both being digits, the same number ("0210" is 210 as toxiproxy-cli sends
+// it).
+func sameDigits(v, want string) bool {
+	if v == want {
+		return true
+	}
+	if !allDigits(v) || !allDigits(want) {
+		return false
+	}
+	return strings.TrimLeft(v, "0") == strings.TrimLeft(want, "0")
 }
 
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
