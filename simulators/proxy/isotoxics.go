@@ -39,10 +39,10 @@ func init() {
 // its connections, so "drop the second 0210" means the second one the
 // proxy carries, whichever terminal it goes to.
 type Match struct {
-	MTI        Text `json:"mti"`         // e.g. "0210"; empty: any
-	MatchField int  `json:"match_field"` // a field number; 0: none
-	MatchValue Text `json:"match_value"` // the value MatchField must have
-	Nth        int  `json:"nth"`         // act on the n-th match only; 0: on every match
+	MTI        Text `json:"mti,omitempty"`         // e.g. "0210"; empty: any
+	MatchField int  `json:"match_field,omitempty"` // a field number; 0: none
+	MatchValue Text `json:"match_value,omitempty"` // the value MatchField must have
+	Nth        int  `json:"nth,omitempty"`         // act on the n-th match only; 0: on every match
 
 	mu   sync.Mutex
 	seen int
@@ -83,7 +83,8 @@ func (mt *Match) hitMTI(m *iso8583.Message, defaults []string) bool {
 }
 
 // Text is a string attribute that also takes a JSON number:
-// toxiproxy-cli sends "-a mti=0210" as the number 210.
+// toxiproxy-cli sends "-a mti=0210" as the number 210, and shows only
+// numbers.
 type Text string
 
 func (t *Text) UnmarshalJSON(b []byte) error {
@@ -98,6 +99,19 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 	}
 	*t = Text(n.String())
 	return nil
+}
+
+// MarshalJSON shows digits as a number, as toxiproxy-cli expects every
+// attribute to be (its inspect fails on a string): "0210" shows as 210.
+func (t Text) MarshalJSON() ([]byte, error) {
+	if allDigits(string(t)) {
+		n := strings.TrimLeft(string(t), "0")
+		if n == "" {
+			n = "0"
+		}
+		return []byte(n), nil
+	}
+	return json.Marshal(string(t))
 }
 
 // sameDigits says whether a message's value v is want: the same text, or,

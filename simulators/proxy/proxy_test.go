@@ -382,3 +382,35 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestAttributesAreNumbers: toxiproxy-cli's inspect and list assume every
+// toxic attribute is a number (a string one panics it), so the ISO toxics
+// and the trace toxic show theirs as numbers.
+func TestAttributesAreNumbers(t *testing.T) {
+	s := startServer(t, &syncBuffer{})
+	if _, err := s.AddProxy("possim", "127.0.0.1:0", startEcho(t)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := toxiclient.NewClient(s.Addr()).Proxy("possim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.AddToxic("", TypeDelay, "downstream", 1,
+		toxiclient.Attributes{"mti": "0210", "match_field": 4, "match_value": "000000000900", "delay": 10}); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := p.Toxics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tx) != 3 {
+		t.Fatalf("toxics %+v, want the delay and two trace toxics", tx)
+	}
+	for _, x := range tx {
+		for k, v := range x.Attributes {
+			if _, ok := v.(float64); !ok {
+				t.Errorf("%s: attribute %s = %#v, not a number", x.Name, k, v)
+			}
+		}
+	}
+}

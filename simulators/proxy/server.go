@@ -8,10 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -34,17 +32,16 @@ type Config struct {
 // Server is Toxiproxy's API server and proxies, run in this process, with
 // possim's ISO toxics registered beside Toxiproxy's own.
 type Server struct {
-	cfg  Config
-	api  *toxiproxy.ApiServer
-	sink string // the trace toxics' sink name; empty without a trace
+	cfg   Config
+	api   *toxiproxy.ApiServer
+	trace *traceSink // nil without a trace
 
-	mu   sync.Mutex // guards srv, ln and the trace toxics being added
+	mu   sync.Mutex // guards srv, ln, refs and the trace toxics being added
 	srv  *http.Server
 	ln   net.Listener
 	done chan struct{}
+	refs []int64 // this server's entries in sinks
 }
-
-var sinkSeq atomic.Int64
 
 // New makes a server; Start serves its API.
 func New(cfg Config) *Server {
@@ -57,8 +54,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, api: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zl)}
 	if cfg.Trace != nil {
-		s.sink = "possim-" + strconv.FormatInt(sinkSeq.Add(1), 10)
-		sinks.Store(s.sink, &traceSink{w: cfg.Trace, now: cfg.Now})
+		s.trace = &traceSink{w: cfg.Trace, now: cfg.Now}
 	}
 	return s
 }
@@ -103,7 +99,7 @@ func (s *Server) Handler() http.Handler {
 	r.Use(stopBrowsers)
 	r.Use(func(next http.Handler) http.Handler { return http.TimeoutHandler(next, 25*time.Second, "") })
 	traced := func(h http.HandlerFunc) http.HandlerFunc {
-		if s.sink == "" {
+		if s.trace == nil {
 			return h
 		}
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +149,7 @@ func (s *Server) AddProxy(name, listen, upstream string) (string, error) {
 // traceAll puts the trace toxics on every proxy that lacks them: the
 // proxies the API created and those a reset stripped.
 func (s *Server) traceAll() {
-	if s.sink == "" {
+	if s.trace == nil {
 		return
 	}
 	s.mu.Lock()
@@ -164,8 +160,10 @@ func (s *Server) traceAll() {
 			if p.Toxics.GetToxic(tname) != nil {
 				continue
 			}
-			body := fmt.Sprintf(`{"name":%q,"type":%q,"stream":%q,"attributes":{"sink":%q,"dir":%q,"proxy":%q}}`,
-				tname, TypeTrace, d.stream, s.sink, d.dir, name)
+			id := sinkSeq.Add(1)
+			sinks.Store(id, &sinkRef{trace: s.trace, proxy: name, dir: d.dir})
+			s.refs = append(s.refs, id)
+			body := fmt.Sprintf(`{"name":%q,"type":%q,"stream":%q,"attributes":{"sink":%d}}`, tname, TypeTrace, d.stream, id)
 			if _, err := p.Toxics.AddToxicJson(strings.NewReader(body)); err != nil && s.cfg.Logger != nil {
 				s.cfg.Logger.Warn("trace toxic not added", "proxy", name, "err", err)
 			}
@@ -188,9 +186,12 @@ func (s *Server) Close() error {
 	if cerr := s.api.Collection.Clear(); cerr != nil && err == nil {
 		err = cerr
 	}
-	if s.sink != "" {
-		sinks.Delete(s.sink)
+	s.mu.Lock()
+	for _, id := range s.refs {
+		sinks.Delete(id)
 	}
+	s.refs = nil
+	s.mu.Unlock()
 	return err
 }
 

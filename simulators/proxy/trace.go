@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Shopify/toxiproxy/v2/toxics"
@@ -32,10 +33,21 @@ type Event struct {
 	Proxy    string            `json:"proxy,omitempty"` // which proxy carried it
 }
 
-// sinks maps a trace toxic's sink attribute to its server's trace. A toxic
-// is made by Toxiproxy's process-wide registry from its JSON attributes
-// alone, so this name is the only way back to the server that added it.
-var sinks sync.Map // string -> *traceSink
+// sinks maps a trace toxic's sink number to where it writes. A toxic is
+// made by Toxiproxy's process-wide registry from its JSON attributes
+// alone, so a number is the only way back to the server that added it;
+// and a number, because toxiproxy-cli shows only numeric attributes.
+var (
+	sinks   sync.Map // int64 -> *sinkRef
+	sinkSeq atomic.Int64
+)
+
+// sinkRef is one stream of one proxy on a server's trace.
+type sinkRef struct {
+	trace *traceSink
+	proxy string
+	dir   string // "in" or "out"
+}
 
 type traceSink struct {
 	mu  sync.Mutex
@@ -55,23 +67,20 @@ func (s *traceSink) write(ev Event) {
 }
 
 // TraceToxic records each possim87 message that passes its place in the
-// chain on the trace of the server named by Sink, and passes it on. Put
-// last on a stream, it sees what the far side receives.
+// chain on the trace named by Sink, and passes it on.
 type TraceToxic struct {
 	frameToxic
-	Sink  string `json:"sink"`
-	Dir   string `json:"dir"` // "in" on upstream, "out" on downstream
-	Proxy string `json:"proxy"`
+	Sink int64 `json:"sink"`
 }
 
 func (t *TraceToxic) Pipe(stub *toxics.ToxicStub) {
 	pipeFrames(stub, func(frame []byte, m *iso8583.Message) []out {
 		if v, ok := sinks.Load(t.Sink); ok {
-			s := v.(*traceSink)
+			ref := v.(*sinkRef)
 			mti, _ := m.GetMTI()
-			ev := Event{Time: s.now(), Dir: t.Dir, MTI: mti, Fields: MaskedFields(m), Proxy: t.Proxy}
+			ev := Event{Time: ref.trace.now(), Dir: ref.dir, MTI: mti, Fields: MaskedFields(m), Proxy: ref.proxy}
 			ev.RespCode = ev.Fields["39"]
-			s.write(ev)
+			ref.trace.write(ev)
 		}
 		return pass(frame)
 	})
