@@ -467,6 +467,7 @@ func tail(s string, n int) string {
 var docServers = map[string]string{
 	"host":    "possim host listening on ",
 	"devices": "control API on ",
+	"proxy":   "possim proxy API on ",
 }
 
 // runDocCommand runs one command in the block's directory and returns its
