@@ -174,8 +174,11 @@ func (w *World) receipt(ctx context.Context, which string) (printer.Receipt, err
 	return printer.Receipt{}, fmt.Errorf("none of the %d receipts printed is a %s", len(rs), which)
 }
 
-// expand replaces {stan}, {rrn}, {auth}, {pan} and {batch} with the last
-// transaction's values, so a receipt check compares with what really ran.
+// expand replaces {stan}, {rrn}, {auth}, {pan}, {batch} and {time} with the
+// last transaction's values, so a receipt check compares with what really
+// ran. {time} is its time of day: in real time (possim run) a sale takes
+// a moment of the lab's clock, so the date is written out and the time is
+// the transaction's own.
 func (w *World) expand(s string) (string, error) {
 	if !strings.Contains(s, "{") {
 		return s, nil
@@ -185,7 +188,7 @@ func (w *World) expand(s string) (string, error) {
 		return "", fmt.Errorf("%q refers to the last transaction: %w", s, err)
 	}
 	r := strings.NewReplacer("{stan}", t.STAN, "{rrn}", t.RRN, "{auth}", t.AuthCode, "{pan}", t.MaskedPAN,
-		"{batch}", fmt.Sprintf("%06d", t.Batch))
+		"{batch}", fmt.Sprintf("%06d", t.Batch), "{time}", t.Time.Format("15:04:05"))
 	return r.Replace(s), nil
 }
 
@@ -393,7 +396,7 @@ func deviceSteps() []Step {
 			}},
 		{Domain: "devices", Pattern: `^the (last receipt|merchant copy|customer copy|reprint) (shows|does not show) "([^"]*)"$`,
 			Example: `Then the merchant copy shows "CARDHOLDER SIGNATURE"`,
-			Help:    "Text on the latest receipt of that copy. {stan}, {rrn}, {auth}, {pan} and {batch} stand for the last transaction's values.",
+			Help:    "Text on the latest receipt of that copy. {stan}, {rrn}, {auth}, {pan}, {batch} and {time} stand for the last transaction's values.",
 			Fn: func(ctx context.Context, which, how, text string) error {
 				w := world(ctx)
 				r, err := w.receipt(ctx, which)
@@ -410,7 +413,7 @@ func deviceSteps() []Step {
 			}},
 		{Domain: "devices", Pattern: `^the (last receipt|merchant copy|customer copy|reprint) shows these lines:$`,
 			Example: "Then the merchant copy shows these lines:\n  | label       | value           |\n  | MERCHANT NO | 123456789012345 |\n  | STAN        | {stan}          |",
-			Help:    "Each row is a receipt line \"LABEL:   value\"; {stan}, {rrn}, {auth}, {pan}, {batch} stand for the last transaction's values.",
+			Help:    "Each row is a receipt line \"LABEL:   value\"; {stan}, {rrn}, {auth}, {pan}, {batch}, {time} stand for the last transaction's values.",
 			Fn: func(ctx context.Context, which string, table *godog.Table) error {
 				w := world(ctx)
 				r, err := w.receipt(ctx, which)

@@ -27,7 +27,7 @@ Feature: Receipt content
       | STAN          | {stan}           |
       | AUTH CODE     | {auth}           |
       | REF NO        | {rrn}            |
-      | DATE/TIME     | 2026/06/15 09:30:00 |
+      | DATE/TIME     | 2026/06/15 {time}   |
       | AMOUNT        | CNY 100.00       |
       | RESULT        | APPROVED         |
     And the merchant copy shows "NO SIGNATURE REQUIRED"
