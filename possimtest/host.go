@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/possim/possim/simulators/acquirer"
@@ -111,8 +113,15 @@ func (h *Host) Faults() []Fault { return h.h.FaultList() }
 // expired, restricted, blocked or pin_blocked; the next transaction with
 // it is decided accordingly. The error lists the valid cards and statuses.
 func (h *Host) SetCardStatus(alias, status string) error {
+	// The host's own error names neither the cards nor the statuses.
+	if _, err := h.h.Card(alias); err != nil {
+		return fmt.Errorf("setting a card status: %w", err)
+	}
+	if valid := acquirer.CardStatuses(); !slices.Contains(valid, status) {
+		return fmt.Errorf("card %s: unknown status %q; valid: %s", alias, status, strings.Join(valid, ", "))
+	}
 	if err := h.h.SetCardStatus(alias, status); err != nil {
-		return fmt.Errorf("card %q status %q: %w", alias, status, err)
+		return fmt.Errorf("card %s status %q: %w", alias, status, err)
 	}
 	return nil
 }
