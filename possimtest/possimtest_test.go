@@ -70,6 +70,10 @@ func TestHostAndTerminalOverLoopback(t *testing.T) {
 	if err := host.Ledger().Verify(ctx); err != nil {
 		t.Error(err)
 	}
+	stmt, err := host.Ledger().Statement(ctx, merchant, time.Now())
+	if err != nil || stmt.Count != 1 || stmt.Gross != 1234 {
+		t.Errorf("statement = %+v, %v; want the one sale of 12.34", stmt, err)
+	}
 
 	// Runtime knobs.
 	if _, err := host.SetFault(Fault{Action: FaultRespond, Code: "51", Match: FaultMatch{MTI: "0200"}}); err != nil {
@@ -151,12 +155,23 @@ func TestDevicesOnPTYs(t *testing.T) {
 	var rc bytes.Buffer
 	rc.WriteString("\x1b@HELLO FROM THE POS\n")
 	rc.WriteString("\x1dV\x00")
-	if err := printer.NewDriver(pp).Print(ctx, rc.Bytes()); err != nil {
+	pdrv := printer.NewDriver(pp)
+	if err := pdrv.Print(ctx, rc.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the receipt", func() bool { return len(d.Printed()) == 1 })
 	if got := d.Printed()[0].Text; !strings.Contains(got, "HELLO FROM THE POS") {
 		t.Errorf("printed %q", got)
+	}
+
+	// Paper out is what the POS reads back over the pty.
+	d.PaperOut()
+	if st, err := pdrv.Status(ctx); err != nil || !st.PaperOut {
+		t.Errorf("status after PaperOut = %+v, %v; want paper out", st, err)
+	}
+	d.LoadPaper()
+	if st, err := pdrv.Status(ctx); err != nil || !st.Ready() {
+		t.Errorf("status after LoadPaper = %+v, %v; want ready", st, err)
 	}
 
 	// A scan reaches the POS through the scanner's pty.
