@@ -3,12 +3,16 @@ package possimtest
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/virtualdevices/printer"
 	"github.com/possim/possim/virtualdevices/scanner"
 	"github.com/possim/possim/virtualdevices/serial"
@@ -124,12 +128,69 @@ func TestHostAndTerminalOverLoopback(t *testing.T) {
 	}
 }
 
+// rawSale is what the caller's own terminal or switch sends: a keyed 0200
+// from TERM0001 that never signed on. It returns field 39 of the answer.
+func rawSale(t *testing.T, addr string) string {
+	t.Helper()
+	now := time.Now()
+	m, err := iso.NewMessage(&iso.Financial{MTI: "0200", PAN: "4761739001010010", ProcessingCode: "000000",
+		Amount: "000000000100", TransmissionDT: now.Format("0102150405"), STAN: "000042",
+		LocalTime: now.Format("150405"), LocalDate: now.Format("0102"), Expiry: "3012", EntryMode: "012",
+		ConditionCode: "00", TerminalID: "TERM0001", MerchantID: merchant, Currency: "156", Reserved60: "0000012.1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(iso.Frame(packed)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := iso.ReadLength(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatal(err)
+	}
+	resp := iso8583.NewMessage(iso.Spec87)
+	if err := resp.Unpack(buf); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := resp.GetString(39)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
 func TestRequireSignOn(t *testing.T) {
-	host := NewHost(t, RequireSignOn())
-	term := NewTerminal(t, host.Addr(), NoSignOn())
-	r, err := term.Sale(t.Context(), Sale{Amount: 100, Card: "visa-credit", Entry: "tap"})
-	if err == nil && r.Approved() {
-		t.Fatalf("sale before sign-on approved by a host that requires it: %+v", r)
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"required", []Option{RequireSignOn()}, "58"},
+		{"not required", nil, "00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := NewHost(t, tc.opts...)
+			if got := rawSale(t, host.Addr()); got != tc.want {
+				t.Errorf("0200 before sign-on answered %s; want %s", got, tc.want)
+			}
+			xs := host.Requests()
+			if len(xs) != 1 || xs[0].Response == nil || xs[0].Response.Code != tc.want {
+				t.Errorf("host requests = %+v; want the one 0200 answered %s", xs, tc.want)
+			}
+		})
 	}
 }
 
@@ -264,4 +325,18 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestNoSignOn(t *testing.T) {
+	host := NewHost(t)
+	term := NewTerminal(t, host.Addr(), NoSignOn())
+	if host.SignedOn(term.ID()) {
+		t.Fatal("NoSignOn: the terminal signed on anyway")
+	}
+	if _, err := term.Sale(t.Context(), Sale{Amount: 100, Card: "visa-credit", Entry: "tap"}); err == nil {
+		t.Error("a sale before sign-on: no error")
+	}
+	if err := term.SignOn(t.Context()); err != nil || !host.SignedOn(term.ID()) {
+		t.Errorf("SignOn: %v; host says signed on: %v", err, host.SignedOn(term.ID()))
+	}
 }
