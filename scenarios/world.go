@@ -60,7 +60,7 @@ type World struct {
 func world(ctx context.Context) *World {
 	w, _ := ctx.Value(worldKey{}).(*World)
 	if w == nil {
-		panic("scenarios: step run without a lab; was the scenario started by scenarios.Run?")
+		panic("scenarios: step run without a lab; register the steps with scenarios.Register (or run them with scenarios.Run)")
 	}
 	return w
 }
