@@ -72,6 +72,9 @@ type Config struct {
 	Start time.Time
 	// Synchronous is the ledger's SQLite synchronous setting ("" = FULL).
 	Synchronous string
+	// RequireSignOn makes the lab's host decline (58) every transaction of
+	// a terminal that has not signed on, as a strict acquirer does.
+	RequireSignOn bool
 	// TerminalStore, when set, keeps the terminal's STAN, batch, log and
 	// pending reversals between labs: against an external host the next
 	// lab's terminal must go on where the last one stopped, as a real one
@@ -203,12 +206,13 @@ func (l *Lab) startHost(ctx context.Context) error {
 		l.Ledger = led
 		l.closers = append(l.closers, led.Close)
 		host, err := acquirer.New(ctx, acquirer.Config{
-			Profile: cfg.Profile,
-			Ledger:  led,
-			Logger:  cfg.Logger.With("part", "host"),
-			OnEvent: l.hostEvent,
-			Now:     cfg.Now,
-			Rand:    rand.New(rand.NewPCG(cfg.Seed, 1)),
+			Profile:       cfg.Profile,
+			Ledger:        led,
+			Logger:        cfg.Logger.With("part", "host"),
+			OnEvent:       l.hostEvent,
+			Now:           cfg.Now,
+			Rand:          rand.New(rand.NewPCG(cfg.Seed, 1)),
+			RequireSignOn: cfg.RequireSignOn,
 		})
 		if err != nil {
 			return fmt.Errorf("lab: host: %w", err)

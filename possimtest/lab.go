@@ -17,21 +17,17 @@ type Lab struct {
 // NewLab builds a lab in t.TempDir(): a host with a fresh ledger, the four
 // devices and a terminal powered on and signed on to that host. Its links
 // are in memory unless Wired is given. It is closed, and its goroutines
-// have ended, before the directory is removed. RequireSignOn fails the
-// test: the lab's host does not take it.
+// have ended, before the directory is removed.
 func NewLab(t testing.TB, opts ...Option) *Lab {
 	t.Helper()
 	c := newConfig(opts)
-	if c.requireSignOn {
-		t.Fatal("possimtest: NewLab does not take RequireSignOn; use NewHost(t, RequireSignOn()) with NewTerminal")
-	}
 	mode := harness.Virtual
 	if c.wired {
 		mode = harness.Wired
 	}
 	dir := t.TempDir() // before Cleanup: removed after the lab is closed
 	hl, err := harness.New(t.Context(), harness.Config{Profile: c.profile, Mode: mode, Seed: c.seed, Dir: dir,
-		Logger: c.logger, Synchronous: "NORMAL"})
+		Logger: c.logger, Synchronous: "NORMAL", RequireSignOn: c.requireSignOn})
 	if err != nil {
 		t.Fatalf("possimtest: lab: %v", err)
 	}

@@ -340,3 +340,23 @@ func TestNoSignOn(t *testing.T) {
 		t.Errorf("SignOn: %v; host says signed on: %v", err, host.SignedOn(term.ID()))
 	}
 }
+
+// A lab's host takes RequireSignOn too: with the lab's terminal not signed
+// on, a sale under its terminal ID is declined 58.
+func TestLabRequireSignOn(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"required", []Option{Wired(), NoSignOn(), RequireSignOn()}, "58"},
+		{"not required", []Option{Wired(), NoSignOn()}, "00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lab := NewLab(t, tc.opts...)
+			if got := rawSale(t, lab.Host().Addr()); got != tc.want {
+				t.Errorf("0200 before sign-on answered %s; want %s", got, tc.want)
+			}
+		})
+	}
+}
