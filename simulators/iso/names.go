@@ -172,14 +172,48 @@ var mtiName = map[string]string{
 // for one possim87 does not use.
 func MTIName(mti string) string { return mtiName[mti] }
 
-// FieldNames maps every field the spec describes, by number, to its
-// FieldName: the dashboard's script names fields with it.
-func FieldNames() map[int]string {
-	out := make(map[int]string, len(Spec87.Fields))
+// Glossary is every field name and code meaning possim87 knows, for a
+// client that names fields itself (the dashboard's script): the same
+// tables FieldName and FieldMeaning read.
+type Glossary struct {
+	Fields map[int]string    `json:"fields"`
+	MTIs   map[string]string `json:"mtis"`
+	// Codes are the meanings of fields 3, 22, 39 (in a response) and 70
+	// by field number and value.
+	Codes map[int]map[string]string `json:"codes"`
+	// Reversal is field 39 of a request: why a reversal was sent.
+	Reversal map[string]string `json:"reversal"`
+}
+
+// NewGlossary builds the Glossary.
+func NewGlossary() Glossary {
+	g := Glossary{Fields: map[int]string{}, MTIs: map[string]string{}, Reversal: map[string]string{},
+		Codes: map[int]map[string]string{3: {}, 22: {}, 39: {}, 70: {}}}
 	for n := range Spec87.Fields {
 		if n > 1 {
-			out[n] = FieldName(n)
+			g.Fields[n] = FieldName(n)
 		}
 	}
-	return out
+	for k, v := range mtiName {
+		g.MTIs[k] = v
+	}
+	for k, v := range processingMeaning {
+		g.Codes[3][k] = v
+	}
+	for mode := range entryMeaning {
+		for pin := range pinCapability {
+			code := mode + string(pin)
+			g.Codes[22][code] = EntryModeMeaning(code)
+		}
+	}
+	for _, code := range ResponseCodes() {
+		g.Codes[39][code] = FieldMeaning(MTIFinancialResponse, 39, code)
+	}
+	for k, v := range networkMeaning {
+		g.Codes[70][k] = v
+	}
+	for k, v := range reversalReason {
+		g.Reversal[k] = v
+	}
+	return g
 }

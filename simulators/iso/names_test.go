@@ -35,3 +35,21 @@ func TestIsResponse(t *testing.T) {
 		}
 	}
 }
+
+// TestGlossaryAgrees: the glossary a client names fields with says what
+// DescribeField says.
+func TestGlossaryAgrees(t *testing.T) {
+	g := NewGlossary()
+	for _, c := range []struct {
+		n    int
+		v    string
+		want string
+	}{{39, "05", FieldMeaning("0210", 39, "05")}, {22, "071", "contactless, PIN"}, {3, "200000", "refund"}, {70, "301", "echo test"}} {
+		if got := g.Codes[c.n][c.v]; got != c.want {
+			t.Errorf("glossary field %d %q = %q, want %q", c.n, c.v, got, c.want)
+		}
+	}
+	if g.Fields[39] != "response code" || g.MTIs["0400"] != "reversal" || g.Reversal["68"] == "" {
+		t.Errorf("glossary: field 39 %q, 0400 %q, reversal 68 %q", g.Fields[39], g.MTIs["0400"], g.Reversal["68"])
+	}
+}
