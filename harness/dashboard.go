@@ -1,12 +1,16 @@
 package harness
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/possim/possim/simulators/iso"
 )
 
 // The dashboard is one self-contained page: no external assets, so it
@@ -19,7 +23,17 @@ func (c *Control) serveDashboard(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy",
 		"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "+frameNone)
-	w.Write(dashboardPage)
+	w.Write(dashboard())
+}
+
+// dashboard is the page with the glossary its script names message fields
+// with: the one table the reports and possim trace read too.
+func dashboard() []byte {
+	g, err := json.Marshal(iso.NewGlossary())
+	if err != nil {
+		g = []byte("{}") // a map of strings always marshals; the page still works unnamed
+	}
+	return bytes.Replace(dashboardPage, []byte("{{GLOSSARY}}"), g, 1)
 }
 
 // wsWriteTimeout bounds one WebSocket write, so a client that stopped

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/possim/possim/money"
 	"github.com/possim/possim/simulators/acquirer"
+	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/simulators/ledger"
 	"github.com/possim/possim/simulators/terminal"
 )
@@ -258,6 +260,9 @@ func (d *demo) ladder() {
 	l := d.lab.Recorder.Ladder()
 	for _, e := range l[min(d.seen, len(l)):] {
 		d.say("   %s", LadderLine(e))
+		for _, f := range LadderFields(e) {
+			d.say("                %s", f)
+		}
 	}
 	d.seen = len(l)
 }
@@ -274,16 +279,31 @@ func (d *demo) receipts() {
 	d.printed = len(rs)
 }
 
-// LadderLine draws one terminal <-> host message as text.
+// LadderLine draws one terminal <-> host message as text: the arrow with
+// the message type; LadderFields gives its fields by name.
 func LadderLine(e Event) string {
 	label := e.MTI
-	for _, k := range []string{"3", "4", "11", "39", "70"} {
-		if v := e.Fields[k]; v != "" {
-			label += fmt.Sprintf(" %s=%s", k, v)
-		}
+	if n := iso.MTIName(e.MTI); n != "" {
+		label += " " + n
 	}
 	if e.Kind == "iso_in" {
-		return fmt.Sprintf("TERMINAL <-- %-44s -- HOST", label)
+		return fmt.Sprintf("TERMINAL <-- %-40s -- HOST", label)
 	}
-	return fmt.Sprintf("TERMINAL -- %-44s --> HOST", label)
+	return fmt.Sprintf("TERMINAL -- %-40s --> HOST", label)
+}
+
+// ladderFields are the fields a ladder names: what the message asks, for
+// how much, which one it is, how the card was read, and the answer.
+var ladderFields = []int{3, 4, 11, 22, 39, 70}
+
+// LadderFields are the fields of a ladder message as people read them,
+// "39 response code = 00 (approved)". Event fields are already masked.
+func LadderFields(e Event) []string {
+	var out []string
+	for _, n := range ladderFields {
+		if v := e.Fields[strconv.Itoa(n)]; v != "" {
+			out = append(out, iso.DescribeField(e.MTI, n, v))
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/possim/possim/money"
 	"github.com/possim/possim/simulators/ledger"
 )
@@ -119,5 +120,18 @@ func TestPostingLineSign(t *testing.T) {
 		if got := PostingLine(c.p); got != c.want {
 			t.Errorf("PostingLine = %q; want %q", got, c.want)
 		}
+	}
+}
+
+// TestLadderNamesFields: a ladder line says what the message is and its
+// fields by name, "39 response code = 00 (approved)", not "39=00".
+func TestLadderNamesFields(t *testing.T) {
+	e := Event{Kind: "iso_in", MTI: "0210", Fields: map[string]string{"3": "000000", "11": "000042", "39": "51", "2": "476173******0010"}}
+	if got, want := LadderLine(e), "TERMINAL <-- 0210 financial response"; !strings.HasPrefix(got, want) {
+		t.Errorf("LadderLine = %q, want it to start %q", got, want)
+	}
+	want := []string{"3 processing code = 000000 (purchase)", "11 systems trace audit number (STAN) = 000042", "39 response code = 51 (insufficient funds)"}
+	if d := cmp.Diff(want, LadderFields(e)); d != "" {
+		t.Errorf("LadderFields (-want +got):\n%s", d)
 	}
 }

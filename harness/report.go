@@ -1,21 +1,30 @@
 package harness
 
 import (
+	_ "embed"
 	"fmt"
 	"html/template"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/possim/possim/money"
+	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/simulators/ledger"
 )
 
 // ScenarioReport is what the HTML report shows of one scenario.
 type ScenarioReport struct {
-	Feature  string
-	Name     string
+	Feature string
+	Name    string
+	// Example is the example row of a scenario outline's scenario as
+	// "header = value" pairs ("card = visa-credit, rc = 51"), "" for a
+	// plain scenario: it tells apart the rows of one outline.
+	Example  string
 	URI      string
 	Status   string // passed, failed, skipped, undefined, pending
+	Elapsed  time.Duration
 	Steps    []StepReport
 	Ladder   []Event
 	Receipts []string
@@ -26,9 +35,12 @@ type ScenarioReport struct {
 
 // StepReport is one step's outcome.
 type StepReport struct {
-	Text   string
-	Status string
-	Error  string
+	Keyword   string // as written: "Given ", "And "
+	Text      string
+	Status    string
+	Error     string
+	Table     [][]string // the step's data table, header row first
+	DocString string     // the step's doc string
 }
 
 // RunSummary heads the report.
@@ -41,32 +53,113 @@ type RunSummary struct {
 	Elapsed string
 }
 
-// WriteHTML writes one self-contained HTML page: per scenario its steps,
-// the message ladder terminal <-> host drawn as SVG, the receipts as
+// reportGroup is the scenarios of one feature file, in the order given.
+type reportGroup struct {
+	File      string // features/transactions/sale.feature
+	Feature   string
+	Scenarios []ScenarioReport
+	Passed    int
+	Failed    int
+	Other     int
+}
+
+// groupByFile groups scenarios by the feature file of their URI, files in
+// the order they first appear.
+func groupByFile(scenarios []ScenarioReport) []*reportGroup {
+	var groups []*reportGroup
+	byFile := map[string]*reportGroup{}
+	for _, s := range scenarios {
+		file := FeatureFile(s.URI)
+		g := byFile[file]
+		if g == nil {
+			g = &reportGroup{File: file, Feature: s.Feature}
+			byFile[file] = g
+			groups = append(groups, g)
+		}
+		g.Scenarios = append(g.Scenarios, s)
+		switch statusClass(s.Status) {
+		case "passed":
+			g.Passed++
+		case "failed":
+			g.Failed++
+		default:
+			g.Other++
+		}
+	}
+	return groups
+}
+
+// FeatureFile is the feature file of a scenario's URI: the URI without
+// its ":line".
+func FeatureFile(uri string) string {
+	if i := strings.LastIndexByte(uri, ':'); i > 0 {
+		if _, err := strconv.Atoi(uri[i+1:]); err == nil {
+			return uri[:i]
+		}
+	}
+	return uri
+}
+
+// statusClass is the filter a status falls under: passed, failed, or
+// skipped for everything else (skipped, undefined, pending).
+func statusClass(status string) string {
+	switch status {
+	case "passed", "failed":
+		return status
+	}
+	return "skipped"
+}
+
+// searchText is what the report's search box matches a scenario against.
+func searchText(s ScenarioReport) string {
+	parts := []string{s.Feature, s.Name, s.Example, s.URI, s.Status}
+	for _, st := range s.Steps {
+		parts = append(parts, st.Text)
+	}
+	return strings.ToLower(strings.Join(parts, " "))
+}
+
+// WriteHTML writes one self-contained HTML page: the scenarios grouped by
+// feature file with a search box and status filters; per scenario its
+// steps with their data tables and doc strings, the message ladder
+// terminal <-> host drawn as SVG with fields named, the receipts as
 // printed, the ledger lines, and for a failure the diff. No external
 // scripts, styles or fonts, so the file can be mailed or archived.
 func WriteHTML(w io.Writer, sum RunSummary, scenarios []ScenarioReport) error {
 	return reportTmpl.Execute(w, struct {
-		Sum       RunSummary
-		Scenarios []ScenarioReport
-	}{sum, scenarios})
+		Sum    RunSummary
+		Total  int
+		Groups []*reportGroup
+	}{sum, len(scenarios), groupByFile(scenarios)})
 }
 
 // ladderSVG draws the message ladder: two lifelines and one arrow per
-// message, requests left to right, responses right to left.
+// message, requests left to right, responses right to left, each arrow
+// labelled with the message type and its fields named beneath it.
 func ladderSVG(events []Event) template.HTML {
 	if len(events) == 0 {
 		return ""
 	}
-	const width, left, right, step = 640, 90, 550, 34
-	h := 50 + step*len(events)
+	const width, left, right, line = 720, 90, 630, 14
+	type row struct {
+		e      Event
+		y      int
+		fields []string
+	}
+	rows := make([]row, len(events))
+	y := 44
+	for i, e := range events {
+		rows[i] = row{e: e, y: y, fields: LadderFields(e)}
+		y += 22 + line*len(rows[i].fields)
+	}
+	h := y + 6
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="ladder" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, width, h, width, h)
 	b.WriteString(`<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto" markerUnits="userSpaceOnUse"><path d="M0,0 L8,4 L0,8 z" fill="#444"/></marker></defs>`)
 	fmt.Fprintf(&b, `<text x="%d" y="16" text-anchor="middle" class="who">terminal</text><text x="%d" y="16" text-anchor="middle" class="who">host</text>`, left, right)
 	fmt.Fprintf(&b, `<line x1="%d" y1="24" x2="%d" y2="%d" class="life"/><line x1="%d" y1="24" x2="%d" y2="%d" class="life"/>`, left, left, h, right, right, h)
-	for i, e := range events {
-		y := 44 + i*step
+	for _, r := range rows {
+		e := r.e
 		x1, x2, cls := left, right, "req"
 		if e.Kind == "iso_in" {
 			x1, x2, cls = right, left, "resp"
@@ -75,52 +168,30 @@ func ladderSVG(events []Event) template.HTML {
 			x2, cls = (left+right)/2, "lost"
 		}
 		label := e.MTI
-		for _, k := range []string{"3", "4", "11", "39"} {
-			if v := e.Fields[k]; v != "" {
-				label += fmt.Sprintf(" %s=%s", k, v)
-			}
+		if n := iso.MTIName(e.MTI); n != "" {
+			label += " " + n
 		}
 		if e.Text != "" && e.Kind != "iso_out" && e.Kind != "iso_in" {
 			label += " " + e.Text
 		}
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="%s" marker-end="url(#arrow)"/>`, x1, y, x2, y, cls)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" class="msg">%s</text>`, (left+right)/2, y-5, template.HTMLEscapeString(label))
-		fmt.Fprintf(&b, `<text x="4" y="%d" class="at">%.3fs</text>`, y+4, e.At.Seconds())
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="%s" marker-end="url(#arrow)"/>`, x1, r.y, x2, r.y, cls)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" class="msg">%s</text>`, (left+right)/2, r.y-5, template.HTMLEscapeString(label))
+		fmt.Fprintf(&b, `<text x="4" y="%d" class="at">%.3fs</text>`, r.y+4, e.At.Seconds())
+		for i, f := range r.fields {
+			fmt.Fprintf(&b, `<text x="%d" y="%d" class="fld">%s</text>`, left+12, r.y+line*(i+1), template.HTMLEscapeString(f))
+		}
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
 
-var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"ladder": ladderSVG}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Sum.Title}}</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
-h1{font-size:1.4em} .sum span{margin-right:1.5em}
-details{border:1px solid #ccc;border-radius:6px;margin:.6em 0;padding:.4em .8em}
-summary{cursor:pointer;font-weight:600}
-.passed>summary{color:#17692b} .failed>summary{color:#b00020} .other>summary{color:#8a6d00}
-ol.steps li.passed{color:#17692b} ol.steps li.failed{color:#b00020} ol.steps li.skipped,ol.steps li.undefined,ol.steps li.pending{color:#8a6d00}
-pre{background:#f6f6f6;padding:.6em;overflow:auto} pre.receipt{display:inline-block;vertical-align:top;margin-right:1em;background:#fffdf4;border:1px dashed #bbb}
-pre.err{background:#fff0f0}
-svg.ladder .life{stroke:#888;stroke-dasharray:4 3} svg.ladder .req{stroke:#1f4e9e;stroke-width:1.5} svg.ladder .resp{stroke:#17692b;stroke-width:1.5}
-svg.ladder .lost{stroke:#b00020;stroke-width:1.5;stroke-dasharray:6 3} svg.ladder .msg{font:12px monospace} svg.ladder .who{font-weight:600} svg.ladder .at{font:10px monospace;fill:#777}
-</style></head><body>
-<h1>{{.Sum.Title}}</h1>
-<p class="sum"><span>passed {{.Sum.Passed}}</span><span>failed {{.Sum.Failed}}</span><span>other {{.Sum.Other}}</span><span>seed {{.Sum.Seed}}</span><span>{{.Sum.Elapsed}}</span></p>
-{{range .Scenarios}}
-<details class="{{if eq .Status "passed"}}passed{{else if eq .Status "failed"}}failed{{else}}other{{end}}"{{if eq .Status "failed"}} open{{end}}>
-<summary>{{.Status}} — {{.Feature}}: {{.Name}} <small>{{.URI}}</small></summary>
-<ol class="steps">{{range .Steps}}<li class="{{.Status}}">{{.Text}}{{if .Error}}<pre class="err">{{.Error}}</pre>{{end}}</li>{{end}}</ol>
-{{if .Error}}<h4>Failure</h4><pre class="err">{{.Error}}</pre>{{end}}
-{{if .Dropped}}<p>{{.Dropped}} older timeline events were dropped (recorder bound); the ladder may be incomplete.</p>{{end}}
-{{if .Ladder}}<h4>Messages terminal ⇄ host</h4>{{ladder .Ladder}}{{end}}
-{{if .Receipts}}<h4>Receipts</h4>{{range .Receipts}}<pre class="receipt">{{.}}</pre>{{end}}{{end}}
-{{if .Ledger}}<h4>Ledger</h4><pre>{{range .Ledger}}{{.}}
-{{end}}</pre>{{end}}
-</details>
-{{end}}
-</body></html>
-`))
+//go:embed report.html
+var reportPage string
+
+var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"ladder": ladderSVG, "class": statusClass, "search": searchText,
+	"seconds": func(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) },
+}).Parse(reportPage))
 
 // SignedPosting is a posting as it moves the merchant's money: a
 // reverse_d0 or cancel_t1 posting is stored positive and takes money back,

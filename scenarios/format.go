@@ -10,6 +10,8 @@ import (
 	"github.com/cucumber/godog"
 	"github.com/cucumber/godog/formatters"
 	messages "github.com/cucumber/messages/go/v34"
+
+	"github.com/possim/possim/harness"
 )
 
 // godog looks formatters up by name in its own process-wide registry and
@@ -212,6 +214,7 @@ type where struct {
 	line    int64
 	keyword string // steps and scenarios
 	feature string // scenarios
+	example string // example rows: "header = value, ..."
 }
 
 // index records, for every scenario, example row and step of a parsed
@@ -233,7 +236,7 @@ func (c *collector) index(gd *messages.GherkinDocument, uri string) {
 		steps(s.Steps)
 		for _, ex := range s.Examples {
 			for _, r := range ex.TableBody {
-				c.nodes[r.Id] = where{line: r.Location.Line}
+				c.nodes[r.Id] = where{line: r.Location.Line, example: exampleValues(ex.TableHeader, r)}
 			}
 		}
 	}
@@ -254,6 +257,55 @@ func (c *collector) index(gd *messages.GherkinDocument, uri string) {
 			}
 		}
 	}
+}
+
+// exampleValues is an example row as "header = value" pairs, the values
+// that tell apart the scenarios of one outline.
+func exampleValues(header, row *messages.TableRow) string {
+	if header == nil || row == nil {
+		return ""
+	}
+	pairs := make([]string, 0, len(row.Cells))
+	for i, c := range row.Cells {
+		if i < len(header.Cells) {
+			pairs = append(pairs, header.Cells[i].Value+" = "+c.Value)
+		}
+	}
+	return strings.Join(pairs, ", ")
+}
+
+// exampleLocked is the example row a scenario was made from, "" for a
+// plain scenario. Called with c.mu held.
+func (c *collector) exampleLocked(ast []string) string {
+	if len(ast) < 2 {
+		return ""
+	}
+	return c.nodes[ast[len(ast)-1]].example
+}
+
+// stepReport is a step as the HTML report shows it: keyword, text,
+// outcome, and its data table or doc string. Called with c.mu held.
+func (c *collector) stepReportLocked(st *messages.PickleStep, status string, err error) harness.StepReport {
+	sr := harness.StepReport{Text: st.Text, Status: status}
+	if len(st.AstNodeIds) > 0 {
+		sr.Keyword = c.nodes[st.AstNodeIds[0]].keyword
+	}
+	if err != nil {
+		sr.Error = err.Error()
+	}
+	if a := st.Argument; a != nil && a.DataTable != nil {
+		for _, r := range a.DataTable.Rows {
+			row := make([]string, len(r.Cells))
+			for i, cell := range r.Cells {
+				row[i] = cell.Value
+			}
+			sr.Table = append(sr.Table, row)
+		}
+	}
+	if a := st.Argument; a != nil && a.DocString != nil {
+		sr.DocString = a.DocString.Content
+	}
+	return sr
 }
 
 // describe gives a scenario's feature name, keyword and file:line (the

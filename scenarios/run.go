@@ -162,7 +162,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return &Result{}, nil
 		}
 	}
-	c := &collector{opts: &o, byID: map[string]*harness.ScenarioReport{}, ast: map[string][]string{}, nodes: map[string]where{}}
+	c := &collector{opts: &o, byID: map[string]*harness.ScenarioReport{}, ast: map[string][]string{}, nodes: map[string]where{}, started: map[string]time.Time{}}
 	name := fmt.Sprintf("possim-%d", suiteSeq.Add(1))
 	runsBySuite.Store(name, c)
 	defer runsBySuite.Delete(name)
@@ -197,7 +197,7 @@ func (r *Result) Empty() bool { return len(r.Scenarios) == 0 && r.Status == 1 }
 // formats are godog's format names possim accepts; pretty and progress
 // are possim's own (see text).
 var formats = map[string]string{"pretty": "possim-pretty", "progress": "possim-progress",
-	"junit": "junit", "cucumber": "cucumber", "events": "events"}
+	"junit": "possim-junit", "cucumber": "cucumber", "events": "events"}
 
 // prepareFormats maps the format list onto the formatters that print it,
 // creates the folders of the files it names, and says whether possim
@@ -284,7 +284,8 @@ type collector struct {
 	ast       map[string][]string // scenario id -> its Gherkin node ids
 	order     []string
 	undefined []undefinedStep
-	nodes     map[string]where // Gherkin node id -> where it is written
+	nodes     map[string]where     // Gherkin node id -> where it is written
+	started   map[string]time.Time // scenario id -> when its Before ran
 }
 
 // undefinedStep is a step no pattern matches, and where it is written.
@@ -320,6 +321,7 @@ func (c *collector) reports() []harness.ScenarioReport {
 		file := r.URI
 		var feature string
 		feature, _, r.URI = c.describeLocked(file, c.ast[id])
+		r.Example = c.exampleLocked(c.ast[id])
 		if feature != "" {
 			r.Feature = feature
 		}
@@ -347,6 +349,7 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		c.mu.Lock()
 		c.byID[s.Id] = &harness.ScenarioReport{Name: s.Name, URI: s.Uri, Feature: featureName(s.Uri), Status: "passed"}
+		c.started[s.Id] = time.Now()
 		c.ast[s.Id] = s.AstNodeIds
 		c.order = append(c.order, s.Id)
 		c.mu.Unlock()
@@ -368,10 +371,7 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		sr := harness.StepReport{Text: st.Text, Status: status.String()}
-		if err != nil {
-			sr.Error = err.Error()
-		}
+		sr := c.stepReportLocked(st, status.String(), err)
 		if status == godog.StepUndefined {
 			uri := ""
 			if w, _ := ctx.Value(worldKey{}).(*World); w != nil {
@@ -394,6 +394,7 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 		w, _ := ctx.Value(worldKey{}).(*World)
 		c.mu.Lock()
 		r := c.byID[s.Id]
+		r.Elapsed = time.Since(c.started[s.Id])
 		c.mu.Unlock()
 		if err != nil && r.Status == "passed" {
 			r.Status = "failed"

@@ -190,7 +190,7 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 				devs.operator(e.Text)
 			}
 			if f.verbose {
-				fmt.Fprintf(env.Stderr, "[%s] %-7s %s %s%s\n", e.State, e.Kind, e.MTI, e.Text, termFields(e.Fields))
+				fmt.Fprintf(env.Stderr, "[%s] %-7s %s %s%s\n", e.State, e.Kind, e.MTI, e.Text, termFields(e.MTI, e.Fields))
 			}
 		},
 	}
@@ -661,14 +661,19 @@ func firstOf(a ...string) string {
 	return ""
 }
 
-func termFields(f map[string]string) string {
+// termFields are a message's fields, already masked, one a line by name:
+// "    39 response code = 00 (approved)".
+func termFields(mti string, f map[string]string) string {
 	if len(f) == 0 {
 		return ""
 	}
 	var b strings.Builder
+	if n := iso.MTIName(mti); n != "" {
+		b.WriteString(n)
+	}
 	for i := 2; i <= 128; i++ {
 		if v, ok := f[strconv.Itoa(i)]; ok {
-			fmt.Fprintf(&b, " %d=%s", i, v)
+			fmt.Fprintf(&b, "\n    %s", iso.DescribeField(mti, i, v))
 		}
 	}
 	return b.String()

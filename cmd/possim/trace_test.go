@@ -30,7 +30,7 @@ func TestTraceShow(t *testing.T) {
 		" 52 PIN Data = [8 bytes]",
 		"  3 Processing Code = 020000 (void)",
 		" 39 Response Code = 51 (INSUFFICIENT FUNDS)",
-		" 22 Point of Service Entry Mode = 051 (chip, terminal can take a PIN)",
+		" 22 Point of Service Entry Mode = 051 (chip, PIN)",
 		" 70 Network Management Information Code = 001 (sign-on)",
 		"0200 exchange 16 unanswered",
 		"summary: 37 messages, 19 exchanges, 1 unanswered, 0 unsolicited, 1 reversals, 0 malformed, 0 recorded but not sent; response codes: 00 APPROVED x17, 51 INSUFFICIENT FUNDS x1",
