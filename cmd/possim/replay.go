@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/possim/possim/profile"
+	"github.com/possim/possim/simulators/trace"
+)
+
+func init() {
+	register("replay", "play a trace's terminal side against a host and compare the answers; or write it as a feature", runReplay)
+}
+
+const replayExample = `possim replay capture.pcapng --host 127.0.0.1:8583 --fresh-keys`
+
+func runReplay(ctx context.Context, args []string, env *Env) error {
+	fs := newFlagSet(env, "replay", replayExample)
+	host := fs.String("host", "", "host `ADDR` to replay against (host:port)")
+	port := fs.Int("port", 0, "host `PORT` in captures (default: who listened, else who answered, else the lower port)")
+	speed := fs.Float64("speed", 1, "pace `X` times as fast as recorded")
+	asFast := fs.Bool("as-fast", false, "send each request as soon as the one before it is answered")
+	fresh := fs.Bool("fresh-keys", false, "new STANs, dates and times (field 90 of a reversal follows its original)")
+	strict := fs.Bool("strict", false, "fail the fields that always differ (7, 12, 13, 37, 38, 62) too")
+	asJSON := fs.Bool("json", false, "one JSON object per exchange, then the totals")
+	feature := fs.String("feature", "", "write a Gherkin scenario reproducing the trace to `FILE` instead of replaying")
+	profPath := fs.String("profile", "", "profile `FILE` for test cards and keys (default: the embedded default profile)")
+	var words []string
+	for rest := args; ; {
+		if err := parseFlags(fs, rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		words, rest = append(words, fs.Arg(0)), fs.Args()[1:]
+	}
+	const synopsis = "want possim replay FILE --host ADDR [--port N] [--speed X | --as-fast] [--fresh-keys] [--strict] [--json], or possim replay FILE --feature OUT.feature"
+	switch {
+	case len(words) == 0:
+		return usageErr("missing FILE: %s", synopsis)
+	case len(words) > 1:
+		return usageErr("unexpected arguments %q: %s", words[1:], synopsis)
+	case *feature == "" && *host == "":
+		return usageErr("missing --host: %s", synopsis)
+	case *port < 0 || *port > 65535:
+		return usageErr("--port %d: want 1 to 65535", *port)
+	case *speed <= 0:
+		return usageErr("--speed %g: want a factor above 0 (2: twice as fast), or --as-fast", *speed)
+	}
+	setFlags := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { setFlags[f.Name] = true })
+	if *asFast && setFlags["speed"] {
+		return usageErr("--speed and --as-fast together: choose one")
+	}
+	prof := profile.Default()
+	if *profPath != "" {
+		p, err := profile.Load(*profPath)
+		if err != nil {
+			return usageErr("loading profile: %w", err)
+		}
+		prof = p
+	}
+	file := words[0]
+	f, err := os.Open(file)
+	if err != nil {
+		return usageErr("opening trace: %w", err)
+	}
+	defer f.Close()
+	t, err := trace.Read(f, trace.Options{Port: *port})
+	if err != nil {
+		return usageErr("%s: %w", file, err)
+	}
+	for _, p := range t.Problems {
+		fmt.Fprintf(env.Stderr, "%s: %v (replayed without it)\n", file, p)
+	}
+	if *feature != "" {
+		return writeFeature(t, file, *feature, prof, env)
+	}
+	opts := trace.ReplayOptions{Addr: *host, Speed: *speed, FreshKeys: *fresh, Strict: *strict, Profile: prof}
+	if *asFast {
+		opts.Speed = 0
+	}
+	res, err := trace.Replay(ctx, t, opts)
+	if errors.Is(err, trace.ErrNothingToReplay) {
+		return usageErr("%s: %w", file, err)
+	}
+	if res != nil {
+		var werr error
+		if *asJSON {
+			werr = trace.WriteReplayJSON(env.Stdout, res)
+		} else {
+			werr = trace.WriteReplayText(env.Stdout, res)
+		}
+		if err == nil && werr != nil {
+			err = fmt.Errorf("writing: %w", werr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("replaying %s against %s: %w", file, *host, err)
+	}
+	if !res.Matched() {
+		return &exitError{code: 1, err: fmt.Errorf("replay of %s against %s: answers differ from the recording", file, *host)}
+	}
+	return nil
+}
+
+func writeFeature(t *trace.Trace, file, out string, prof *profile.Profile, env *Env) error {
+	return usageErr("--feature: not implemented yet")
+}

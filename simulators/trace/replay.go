@@ -1,0 +1,371 @@
+package trace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/profile"
+	"github.com/possim/possim/simulators/iso"
+)
+
+// ReplayOptions say how to play a trace's terminal side against a host.
+type ReplayOptions struct {
+	Addr string // host address, host:port
+	// Speed divides the recorded gaps between requests (2: twice as fast);
+	// 0 sends each request as soon as the one before it is answered.
+	Speed float64
+	// FreshKeys gives every request a new STAN and the current date and
+	// time, so a host's duplicate check does not refuse the replay.
+	FreshKeys bool
+	Strict    bool             // fail the fields that always differ too
+	Profile   *profile.Profile // for masked PANs and the TMK; nil: default
+	Dialect   Dialect          // zero: Possim87
+	// AnswerTimeout is how long an answer the recording has is waited for
+	// (0: 10 s); Silence how long one it has not (0: the recorded gap to
+	// the next request, at most AnswerTimeout, or 500 ms without pacing).
+	AnswerTimeout time.Duration
+	Silence       time.Duration
+	Now           func() time.Time // nil: time.Now
+}
+
+// ExchangeResult is one replayed exchange.
+type ExchangeResult struct {
+	N         int      `json:"exchange"` // the exchange number in the trace
+	Conn      int      `json:"conn"`     // 1-based replay connection
+	MTI       string   `json:"mti"`
+	STAN      string   `json:"stan"`      // recorded
+	SentSTAN  string   `json:"sent_stan"` // as sent
+	Recorded  string   `json:"recorded"`  // recorded answer: "0210 00", "no answer"
+	Got       string   `json:"got"`       // the same for this run
+	Match     bool     `json:"match"`
+	Diffs     []Diff   `json:"diffs,omitempty"`
+	AsAlways  []Diff   `json:"differ_as_always,omitempty"` // listed, not failed
+	Notes     []string `json:"notes,omitempty"`
+	NotSent   string   `json:"not_sent,omitempty"` // why the request could not be sent
+	recorded  *Message
+	got       *iso8583.Message
+	sent      *iso8583.Message
+	sentTimes time.Time
+}
+
+// Diff is one field that differs.
+type Diff struct {
+	Num      int    `json:"num"`
+	Name     string `json:"name"`
+	Recorded string `json:"recorded"` // "" when absent
+	Got      string `json:"got"`
+}
+
+// ReplayResult is what a replay found.
+type ReplayResult struct {
+	Exchanges []*ExchangeResult `json:"exchanges"`
+	Conns     int               `json:"connections"`
+	Notes     []string          `json:"notes,omitempty"`
+}
+
+// Matched says whether every exchange answered as recorded.
+func (r *ReplayResult) Matched() bool {
+	for _, e := range r.Exchanges {
+		if !e.Match {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrNothingToReplay is returned for a trace without a terminal request.
+var ErrNothingToReplay = errors.New("the trace holds no request from a terminal to replay")
+
+// requests are the trace's terminal requests in order, with the answer
+// each had (nil when none). A lab timeline has the terminal's and the
+// host's copy of every message; the host's are used.
+func requests(t *Trace) (reqs []*Message, answers map[*Message]*Message) {
+	hostOnly := false
+	for _, m := range t.Messages {
+		if m.HasAt && m.Conn == "host" {
+			hostOnly = true
+		}
+	}
+	answers = map[*Message]*Message{}
+	byEx := map[int]*Message{}
+	for _, m := range t.Messages {
+		if m.Kind != KindISO || m.Malformed != "" || (hostOnly && m.Conn != "host") {
+			continue
+		}
+		switch m.Role {
+		case RoleRequest, RoleUnanswered:
+			if m.Dir == DirIn {
+				reqs = append(reqs, m)
+				byEx[m.Exchange] = m
+			}
+		case RoleResponse:
+			if q := byEx[m.Exchange]; q != nil && answers[q] == nil {
+				answers[q] = m
+			}
+		}
+	}
+	return reqs, answers
+}
+
+// Replay plays the terminal side of t against the host at opts.Addr, on
+// as many connections as the trace had, and compares every answer with
+// the recorded one.
+func Replay(ctx context.Context, t *Trace, opts ReplayOptions) (*ReplayResult, error) {
+	if opts.Dialect.Spec == nil {
+		opts.Dialect = Possim87()
+	}
+	if opts.Profile == nil {
+		opts.Profile = profile.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.AnswerTimeout <= 0 {
+		opts.AnswerTimeout = 10 * time.Second
+	}
+	reqs, answers := requests(t)
+	if len(reqs) == 0 {
+		return nil, ErrNothingToReplay
+	}
+	rb := newRebuilder(opts.Dialect.Spec, opts.Profile, opts.FreshKeys, opts.Now)
+	res := &ReplayResult{}
+	conns := map[string]*replayConn{}
+	last := map[string]int{} // trace connection -> index of its last request
+	for i, m := range reqs {
+		last[m.Conn] = i
+	}
+	defer func() {
+		for _, c := range conns {
+			c.close()
+		}
+	}()
+	start := opts.Now()
+	first := offset(reqs[0])
+	for i, m := range reqs {
+		if opts.Speed > 0 {
+			due := start.Add(time.Duration(float64(offset(m)-first) / opts.Speed))
+			if err := sleepUntil(ctx, opts.Now, due); err != nil {
+				return res, err
+			}
+		}
+		e := &ExchangeResult{N: m.Exchange, MTI: m.MTI, STAN: m.Field(11), recorded: answers[m]}
+		e.Recorded = describe(e.recorded)
+		res.Exchanges = append(res.Exchanges, e)
+		c := conns[m.Conn]
+		if c == nil {
+			var err error
+			c, err = dial(ctx, opts, len(conns)+1)
+			if err != nil {
+				return res, err
+			}
+			conns[m.Conn] = c
+			res.Conns = len(conns)
+		}
+		e.Conn = c.n
+		msg, notes, err := rb.build(m)
+		e.Notes = notes
+		if err != nil {
+			e.NotSent = err.Error()
+			e.Got = "not sent"
+			continue
+		}
+		e.SentSTAN, _ = msg.GetString(11)
+		if err := c.send(msg); err != nil {
+			return res, fmt.Errorf("exchange %d on connection %d: %w", m.Exchange, c.n, err)
+		}
+		e.sent = msg
+		wait := opts.AnswerTimeout
+		if e.recorded == nil {
+			wait = silence(opts, reqs, i)
+		}
+		tid, _ := msg.GetString(41)
+		e.got = c.await(ctx, iso.ResponseMTI(m.MTI), e.SentSTAN, tid, wait)
+		e.Got = describeISO(e.got)
+		rb.learn(e.recorded, e.got)
+		if last[m.Conn] == i {
+			c.close()
+		}
+		compare(e, m, opts.Strict)
+	}
+	return res, nil
+}
+
+func offset(m *Message) time.Duration {
+	if m.HasAt {
+		return m.At
+	}
+	return m.Time.Sub(time.Time{})
+}
+
+// silence is how long an answer the recording did not have is waited for.
+func silence(opts ReplayOptions, reqs []*Message, i int) time.Duration {
+	if opts.Silence > 0 {
+		return opts.Silence
+	}
+	if opts.Speed <= 0 || i+1 >= len(reqs) {
+		return 500 * time.Millisecond
+	}
+	d := time.Duration(float64(offset(reqs[i+1])-offset(reqs[i])) / opts.Speed)
+	return min(max(d, 100*time.Millisecond), opts.AnswerTimeout)
+}
+
+func sleepUntil(ctx context.Context, now func() time.Time, due time.Time) error {
+	d := due.Sub(now())
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func describe(m *Message) string {
+	if m == nil {
+		return "no answer"
+	}
+	return m.MTI + " " + m.Field(39)
+}
+
+func describeISO(m *iso8583.Message) string {
+	if m == nil {
+		return "no answer"
+	}
+	mti, _ := m.GetMTI()
+	rc, _ := m.GetString(39)
+	return mti + " " + rc
+}
+
+// replayConn is one connection to the host and the answers read on it.
+type replayConn struct {
+	n    int
+	conn net.Conn
+	d    Dialect
+	spec *iso8583.MessageSpec
+
+	mu      sync.Mutex
+	pending []*iso8583.Message
+	arrived chan struct{} // signalled on every answer, and when reading ends
+	done    chan struct{}
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+func dial(ctx context.Context, opts ReplayOptions, n int) (*replayConn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the host at %s: %w", opts.Addr, err)
+	}
+	c := &replayConn{n: n, conn: nc, d: opts.Dialect, spec: opts.Dialect.Spec,
+		arrived: make(chan struct{}, 1), done: make(chan struct{})}
+	c.wg.Add(1)
+	go c.read()
+	return c, nil
+}
+
+func (c *replayConn) send(m *iso8583.Message) error {
+	packed, err := m.Pack()
+	if err != nil {
+		return fmt.Errorf("packing the request: %w", err)
+	}
+	if _, err := c.conn.Write(iso.Frame(packed)); err != nil {
+		return fmt.Errorf("sending the request: %w", err)
+	}
+	return nil
+}
+
+// read takes answers until the host closes the connection. A frame that
+// does not unpack is kept as a message without fields, so it still shows
+// as an answer that differs.
+func (c *replayConn) read() {
+	defer c.wg.Done()
+	defer close(c.done)
+	hdr := make([]byte, c.d.Header)
+	for {
+		if _, err := io.ReadFull(c.conn, hdr); err != nil {
+			return
+		}
+		n, err := c.d.frameLength(hdr)
+		if err != nil {
+			return
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(c.conn, body); err != nil {
+			return
+		}
+		m := iso8583.NewMessage(c.spec)
+		if err := unpack(m, body); err != nil {
+			m = iso8583.NewMessage(c.spec)
+			m.MTI("????")
+		}
+		c.mu.Lock()
+		c.pending = append(c.pending, m)
+		c.mu.Unlock()
+		select {
+		case c.arrived <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// await returns the first answer with the response MTI, STAN and
+// terminal asked for, or any answer that came when none of them does (an
+// answer with a wrong STAN is still this request's answer), or nil after
+// wait.
+func (c *replayConn) await(ctx context.Context, mti, stan, tid string, wait time.Duration) *iso8583.Message {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		for i, m := range c.pending {
+			gm, _ := m.GetMTI()
+			gs, _ := m.GetString(11)
+			gt, _ := m.GetString(41)
+			if gm == mti && gs == stan && gt == tid {
+				c.pending = append(c.pending[:i], c.pending[i+1:]...)
+				c.mu.Unlock()
+				return m
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.arrived:
+			continue
+		case <-c.done:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.pending) > 0 {
+			m := c.pending[0]
+			c.pending = c.pending[1:]
+			return m
+		}
+		return nil
+	}
+}
+
+// close ends the connection and waits for its reader.
+func (c *replayConn) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.conn.Close()
+	c.wg.Wait()
+}
