@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/possim/possim/profile"
+	"github.com/possim/possim/simulators/acquirer"
 	"github.com/possim/possim/simulators/trace"
 )
 
@@ -110,4 +111,35 @@ func runReplay(ctx context.Context, args []string, env *Env) error {
 
 func writeFeature(t *trace.Trace, file, out string, prof *profile.Profile, env *Env) error {
 	return usageErr("--feature: not implemented yet")
+}
+
+// loadPlayback reads the recording possim host --playback answers from;
+// nil without one.
+func loadPlayback(path, match, miss string) (acquirer.Playback, error) {
+	if path == "" {
+		if match != "" || miss != "" {
+			return nil, usageErr("--match and --playback-miss need --playback FILE")
+		}
+		return nil, nil
+	}
+	if miss != "" && len(miss) != 2 {
+		return nil, usageErr("--playback-miss %q: want a two-character response code such as 96", miss)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageErr("--playback: %w", err)
+	}
+	defer f.Close()
+	t, err := trace.Read(f, trace.Options{})
+	if err != nil {
+		return nil, usageErr("--playback %s: %w", path, err)
+	}
+	if len(t.Problems) > 0 {
+		return nil, usageErr("--playback %s: %v", path, t.Problems[0])
+	}
+	p, err := trace.NewPlayer(t, match)
+	if err != nil {
+		return nil, usageErr("--playback %s: %w", path, err)
+	}
+	return p, nil
 }
