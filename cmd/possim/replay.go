@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
@@ -110,7 +111,23 @@ func runReplay(ctx context.Context, args []string, env *Env) error {
 }
 
 func writeFeature(t *trace.Trace, file, out string, prof *profile.Profile, env *Env) error {
-	return usageErr("--feature: not implemented yet")
+	f, err := os.Create(out)
+	if err != nil {
+		return usageErr("--feature: %w", err)
+	}
+	if err := trace.WriteFeature(f, t, filepath.Base(file), prof); err != nil {
+		f.Close()
+		os.Remove(out)
+		if errors.Is(err, trace.ErrNothingToReplay) {
+			return usageErr("%s: %w", file, err)
+		}
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	fmt.Fprintf(env.Stdout, "wrote %s: run it with possim run %s\n", out, out)
+	return nil
 }
 
 // loadPlayback reads the recording possim host --playback answers from;
