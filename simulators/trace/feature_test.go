@@ -55,4 +55,3 @@ func TestFeatureReproducesSession(t *testing.T) {
 		})
 	}
 }
-
