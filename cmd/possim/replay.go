@@ -11,6 +11,7 @@ import (
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
 	"github.com/possim/possim/simulators/trace"
+	"github.com/possim/possim/virtualdevices/bridge"
 )
 
 func init() {
@@ -159,4 +160,37 @@ func loadPlayback(path, match, miss string) (acquirer.Playback, error) {
 		return nil, usageErr("--playback %s: %w", path, err)
 	}
 	return p, nil
+}
+
+// runBridgeReplay is possim bridge --replay: the recorded device played
+// to POS software on a pty until the recording ends.
+func runBridgeReplay(ctx context.Context, file, link string, device bool, env *Env) error {
+	switch {
+	case link == "":
+		return usageErr("--replay needs --pty LINK: the pty the POS software opens")
+	case device:
+		return usageErr("--replay plays the recorded device: no --device, --port or --tcp with it")
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return usageErr("--replay: %w", err)
+	}
+	recs, err := bridge.ReadRecords(f)
+	f.Close()
+	if err != nil {
+		return usageErr("--replay %s: %w", file, err)
+	}
+	rep, err := bridge.Replay(ctx, bridge.ReplayConfig{Records: recs, PTYLink: link, Speed: 1,
+		Ready: func(path string) { fmt.Fprintf(env.Stdout, "possim bridge replaying %s on pty %s\n", file, path) }})
+	if err != nil {
+		return fmt.Errorf("replaying %s: %w", file, err)
+	}
+	for _, d := range rep.Deviations {
+		fmt.Fprintln(env.Stdout, d)
+	}
+	fmt.Fprintf(env.Stdout, "bridge replay: %d bytes to the POS, %d from it, %d deviations\n", rep.DeviceOut, rep.POSIn, len(rep.Deviations))
+	if len(rep.Deviations) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("the POS's bytes differ from %s", file)}
+	}
+	return nil
 }
