@@ -181,7 +181,7 @@ func runBridgeReplay(ctx context.Context, file, link string, device bool, env *E
 		return usageErr("--replay %s: %w", file, err)
 	}
 	rep, err := bridge.Replay(ctx, bridge.ReplayConfig{Records: recs, PTYLink: link, Speed: 1,
-		Ready: func(path string) { fmt.Fprintf(env.Stdout, "possim bridge replaying %s on pty %s\n", file, path) }})
+		Ready: func(path string) { fmt.Fprintf(env.Stdout, "bridge replay of %s on pty %s\n", file, path) }})
 	if err != nil {
 		return fmt.Errorf("replaying %s: %w", file, err)
 	}
