@@ -196,11 +196,16 @@ func Replay(ctx context.Context, t *Trace, opts ReplayOptions) (*ReplayResult, e
 	return res, nil
 }
 
+// offset places m on one time line: the timeline's offset, else the wall
+// clock (a time of day without a date counts from its day zero).
 func offset(m *Message) time.Duration {
-	if m.HasAt {
+	switch {
+	case m.HasAt:
 		return m.At
+	case m.Time.Year() < 1700:
+		return m.Time.Sub(time.Date(m.Time.Year(), 1, 1, 0, 0, 0, 0, m.Time.Location()))
 	}
-	return m.Time.Sub(time.Time{})
+	return time.Duration(m.Time.UnixNano())
 }
 
 // silence is how long an answer the recording did not have is waited for.

@@ -1,0 +1,129 @@
+package trace
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/possim/possim/simulators/acquirer"
+)
+
+// msg builds a message of a hand-made trace.
+func msg(at time.Duration, dir, mti string, fields map[int]string) *Message {
+	m := &Message{Kind: KindISO, Time: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC).Add(at), Conn: "c", Dir: dir, MTI: mti}
+	d := Possim87()
+	for n, v := range fields {
+		m.Fields = append(m.Fields, Field{Num: n, Name: d.name(n), Value: v})
+	}
+	return m
+}
+
+func handTrace(msgs ...*Message) *Trace {
+	t := &Trace{Format: FormatJSONL, Messages: msgs}
+	finish(t)
+	return t
+}
+
+func sale(stan, amount, pan string) map[int]string {
+	return map[int]string{2: pan, 3: "000000", 4: amount, 7: "1130120000", 11: stan, 14: "3012", 22: "051",
+		41: "TERM0001", 42: "123456789012345", 49: "156"}
+}
+
+func answer(req map[int]string, rc string, change map[int]string) map[int]string {
+	out := map[int]string{39: rc}
+	for _, n := range []int{3, 4, 7, 11, 22, 41, 42, 49} {
+		out[n] = req[n]
+	}
+	for n, v := range change {
+		out[n] = v
+	}
+	return out
+}
+
+// The generated feature plays each host behaviour as its fault step, and a
+// card the profile lacks as the nearest test card of its brand.
+func TestFeatureSteps(t *testing.T) {
+	a, b, c := sale("000001", "000000001000", "476173******0010"), sale("000002", "000000002000", "476173******0010"), sale("000003", "000000003000", "411111******1111")
+	tr := handTrace(
+		msg(0, DirIn, "0200", a), msg(3*time.Second, DirOut, "0210", answer(a, "00", nil)),
+		msg(4*time.Second, DirIn, "0200", b), msg(4100*time.Millisecond, DirOut, "0210", answer(b, "00", map[int]string{4: "000000001500"})),
+		msg(5*time.Second, DirIn, "0200", c), msg(5100*time.Millisecond, DirOut, "0210", answer(c, "05", nil)),
+	)
+	var out bytes.Buffer
+	if err := WriteFeature(&out, tr, "hand.jsonl", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"Given the host answers the next sale after 3s",
+		"Given the host approves the next sale for 15.00 instead",
+		`Given the host answers the next sale with "05"`,
+		`# card 411111******1111 is not in the profile: played with visa-credit, the nearest test card of the same brand`,
+		`Then the transaction is declined with response code "05"`,
+	} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("feature lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+// Playback: the n-th matching request gets the n-th recorded answer; a
+// miss is answered --playback-miss; --match can leave the amount out.
+func TestPlayback(t *testing.T) {
+	a, b := sale("000001", "000000001000", "476173******0010"), sale("000002", "000000001000", "476173******0010")
+	tr := handTrace(
+		msg(0, DirIn, "0200", a), msg(10*time.Millisecond, DirOut, "0210", answer(a, "51", nil)),
+		msg(time.Second, DirIn, "0200", b), msg(time.Second+10*time.Millisecond, DirOut, "0210", answer(b, "00", map[int]string{4: "000000000500"})),
+	)
+	for _, tc := range []struct {
+		match, miss string
+		amounts     []string // requests sent, in minor units
+		want        []string // answers: code/amount
+	}{
+		{"", "", []string{"000000001000", "000000001000"}, []string{"51 000000001000", "00 000000000500"}},
+		{"", "96", []string{"000000002000"}, []string{"96 000000002000"}},
+		{"mti,proc,terminal", "", []string{"000000002000", "000000003000"}, []string{"51 000000002000", "00 000000000500"}},
+	} {
+		p, err := NewPlayer(tr, tc.match)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := startHost(t, "", func(c *acquirer.Config) { c.Playback, c.PlaybackMiss = p, tc.miss })
+		var msgs []*Message
+		for i, amt := range tc.amounts {
+			f := sale("00000"+string(rune('5'+i)), amt, "476173******0010")
+			msgs = append(msgs, msg(time.Duration(i)*time.Second, DirIn, "0200", f))
+		}
+		res, err := Replay(context.Background(), handTrace(msgs...), ReplayOptions{Addr: h.Addr(), AnswerTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range res.Exchanges {
+			got := ""
+			if e.got != nil {
+				rc, _ := e.got.GetString(39)
+				amt, _ := e.got.GetString(4)
+				got = rc + " " + amt
+			}
+			if got != tc.want[i] {
+				t.Errorf("match %q miss %q: request %d answered %q, want %q", tc.match, tc.miss, i+1, got, tc.want[i])
+			}
+		}
+	}
+}
+
+// Pacing: requests recorded a second apart, replayed at speed 4, are sent
+// no less than 250 ms apart (a lower bound only: a loaded machine is slower).
+func TestReplayPaced(t *testing.T) {
+	a, b := sale("000001", "000000001000", "476173******0010"), sale("000002", "000000001000", "476173******0010")
+	tr := handTrace(msg(0, DirIn, "0200", a), msg(time.Second, DirIn, "0200", b))
+	h := startHost(t, "", nil)
+	start := time.Now()
+	if _, err := Replay(context.Background(), tr, ReplayOptions{Addr: h.Addr(), Speed: 4, Silence: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Errorf("replay at speed 4 of requests 1s apart took %v, want at least 250ms", d)
+	}
+}
