@@ -71,6 +71,13 @@ func WriteFeature(w io.Writer, t *Trace, name string, prof *profile.Profile) err
 				fw.line("    When the customer takes the card out")
 			}
 			fw.fault("sale", q, a)
+			if a == nil {
+				// The reversal the silence brings: refused or unanswered
+				// as recorded.
+				if rev := reversalAfter(reqs, i); rev != nil {
+					fw.fault("reversal", rev, answers[rev])
+				}
+			}
 			fw.pay(q)
 			cardIn = true
 			if a == nil {
@@ -86,8 +93,8 @@ func WriteFeature(w io.Writer, t *Trace, name string, prof *profile.Profile) err
 			}
 			fw.outcome(q, a, "approved")
 		case strings.HasPrefix(q.MTI, "04"):
-			// Sent by the terminal after the silence above; a recorded
-			// refusal of it is played as a fault before the sale.
+			// Sent by the terminal after the silence above; how the host
+			// took it is played as a fault step before the sale.
 			continue
 		case q.MTI == iso.MTIReconcile:
 			fw.fault("request", q, a)

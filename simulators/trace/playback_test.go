@@ -46,10 +46,15 @@ func answer(req map[int]string, rc string, change map[int]string) map[int]string
 // card the profile lacks as the nearest test card of its brand.
 func TestFeatureSteps(t *testing.T) {
 	a, b, c := sale("000001", "000000001000", "476173******0010"), sale("000002", "000000002000", "476173******0010"), sale("000003", "000000003000", "411111******1111")
+	d := sale("000004", "000000004000", "476173******0010")
+	rev := sale("000005", "000000004000", "476173******0010")
+	rev[39], rev[90] = "98", "020000000411301200000000000000000000000000"
 	tr := handTrace(
 		msg(0, DirIn, "0200", a), msg(3*time.Second, DirOut, "0210", answer(a, "00", nil)),
 		msg(4*time.Second, DirIn, "0200", b), msg(4100*time.Millisecond, DirOut, "0210", answer(b, "00", map[int]string{4: "000000001500"})),
 		msg(5*time.Second, DirIn, "0200", c), msg(5100*time.Millisecond, DirOut, "0210", answer(c, "05", nil)),
+		msg(6*time.Second, DirIn, "0200", d),
+		msg(8*time.Second, DirIn, "0400", rev), msg(8100*time.Millisecond, DirOut, "0410", answer(rev, "96", nil)),
 	)
 	var out bytes.Buffer
 	if err := WriteFeature(&out, tr, "hand.jsonl", nil); err != nil {
@@ -61,6 +66,8 @@ func TestFeatureSteps(t *testing.T) {
 		`Given the host answers the next sale with "05"`,
 		`# card 411111******1111 is not in the profile: played with visa-credit, the nearest test card of the same brand`,
 		`Then the transaction is declined with response code "05"`,
+		"Given the host does not answer the next sale\n    Given the host answers the next reversal with \"96\"\n    When the customer pays 40.00",
+		`And the host answered the last "0400" with "96"`,
 	} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("feature lacks %q:\n%s", w, out.String())

@@ -135,6 +135,11 @@ func Replay(ctx context.Context, t *Trace, opts ReplayOptions) (*ReplayResult, e
 	}
 	rb := newRebuilder(opts.Dialect.Spec, opts.Profile, opts.FreshKeys, opts.Now)
 	res := &ReplayResult{}
+	for _, m := range t.Messages {
+		if m.Kind == KindISO && m.Malformed != "" && m.Dir != DirOut {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s: a malformed frame (%s) is not replayed: only its first bytes are kept", m.Where, m.Malformed))
+		}
+	}
 	conns := map[string]*replayConn{}
 	last := map[string]int{} // trace connection -> index of its last request
 	for i, m := range reqs {
