@@ -62,7 +62,13 @@ func TestReplayCommand(t *testing.T) {
 			t.Fatalf("exit %d, want 1 and field 39 differing:\n%s%s", code, out, errs)
 		}
 	})
+	db := filepath.Join(t.TempDir(), "host.db")
 	for _, args := range [][]string{
+		{"host", "--db", db, "--playback", "no-such-file.jsonl"},
+		{"host", "--db", db, "--match", "mti"},
+		{"host", "--db", db, "--playback", sessionDir + "session-host.jsonl", "--match", "mti,colour"},
+		{"host", "--db", db, "--playback", sessionDir + "session-host.jsonl", "--playback-miss", "996"},
+		{"bridge", "--replay", sessionDir + "session-host.jsonl"},
 		{"replay", sessionDir + "session.pcapng"},
 		{"replay", "no-such-file.pcap", "--host", "127.0.0.1:1"},
 		{"replay", sessionDir + "session.pcapng", "--host", "127.0.0.1:1", "--speed", "2", "--as-fast"},
