@@ -3,7 +3,9 @@ package trace
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,5 +134,40 @@ func TestReplayPaced(t *testing.T) {
 	}
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Errorf("replay at speed 4 of requests 1s apart took %v, want at least 250ms", d)
+	}
+}
+
+// Connections overlap as recorded: a request on a second connection is
+// sent while the first waits for a late answer, not after it.
+func TestReplayOverlappingConnections(t *testing.T) {
+	a, b := sale("000001", "000000001000", "476173******0010"), sale("000002", "000000002000", "476173******0010")
+	ma, mb := msg(0, DirIn, "0200", a), msg(200*time.Millisecond, DirIn, "0200", b)
+	mb.Conn = "d"
+	ra, rb := msg(2*time.Second, DirOut, "0210", answer(a, "00", nil)), msg(300*time.Millisecond, DirOut, "0210", answer(b, "00", nil))
+	rb.Conn = "d"
+	tr := handTrace(ma, mb, rb, ra)
+	var mu sync.Mutex
+	var order []string
+	h := startHost(t, `faults:
+  - {name: late, match: {mti: "0200", amount: "10.00"}, action: delay, delay: 2s}
+`, func(c *acquirer.Config) {
+		c.OnEvent = func(ev acquirer.Event) {
+			mu.Lock()
+			order = append(order, ev.Dir+" "+ev.Fields["4"])
+			mu.Unlock()
+		}
+	})
+	res, err := Replay(context.Background(), tr, ReplayOptions{Addr: h.Addr(), Speed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Conns != 2 {
+		t.Errorf("replayed on %d connections, want 2", res.Conns)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"in 000000001000", "in 000000002000", "out 000000002000", "out 000000001000"}
+	if !slices.Equal(order, want) {
+		t.Errorf("host saw %v, want %v", order, want)
 	}
 }

@@ -28,7 +28,7 @@ type ReplayOptions struct {
 	Dialect   Dialect          // zero: Possim87
 	// AnswerTimeout is how long an answer the recording has is waited for
 	// (0: 10 s); Silence how long one it has not (0: the recorded gap to
-	// the next request, at most AnswerTimeout, or 500 ms without pacing).
+	// the next request on its connection, at most AnswerTimeout; else 500 ms).
 	AnswerTimeout time.Duration
 	Silence       time.Duration
 	Now           func() time.Time // nil: time.Now
@@ -145,11 +145,19 @@ func Replay(ctx context.Context, t *Trace, opts ReplayOptions) (*ReplayResult, e
 	for i, m := range reqs {
 		last[m.Conn] = i
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer func() {
+		// Closed first: an answer still awaited ends at once.
 		for _, c := range conns {
 			c.close()
 		}
 	}()
+	done := make([]chan struct{}, len(reqs))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	var mu sync.Mutex // guards rb between the exchanges in flight
 	start := opts.Now()
 	first := offset(reqs[0])
 	for i, m := range reqs {
@@ -157,6 +165,20 @@ func Replay(ctx context.Context, t *Trace, opts ReplayOptions) (*ReplayResult, e
 			due := start.Add(time.Duration(float64(offset(m)-first) / opts.Speed))
 			if err := sleepUntil(ctx, opts.Now, due); err != nil {
 				return res, err
+			}
+		}
+		// A request waits for what was over before it was sent: the
+		// exchange before it on its connection, and every answer recorded
+		// before it (a session key or an RRN it may use). Without pacing
+		// it waits for everything before it.
+		for j := range i {
+			q := reqs[j]
+			if opts.Speed <= 0 || q.Conn == m.Conn || (answers[q] != nil && offset(answers[q]) <= offset(m)) {
+				select {
+				case <-done[j]:
+				case <-ctx.Done():
+					return res, ctx.Err()
+				}
 			}
 		}
 		e := &ExchangeResult{N: m.Exchange, MTI: m.MTI, STAN: m.Field(11), recorded: answers[m]}
@@ -173,15 +195,20 @@ func Replay(ctx context.Context, t *Trace, opts ReplayOptions) (*ReplayResult, e
 			res.Conns = len(conns)
 		}
 		e.Conn = c.n
+		mu.Lock()
 		msg, notes, err := rb.build(m)
+		mu.Unlock()
 		e.Notes = notes
 		if err != nil {
 			e.NotSent = err.Error()
 			e.Got = "not sent"
+			compare(e, m, opts.Strict)
+			close(done[i])
 			continue
 		}
 		e.SentSTAN, _ = msg.GetString(11)
 		if err := c.send(msg); err != nil {
+			close(done[i])
 			return res, fmt.Errorf("exchange %d on connection %d: %w", m.Exchange, c.n, err)
 		}
 		e.sent = msg
@@ -190,14 +217,22 @@ func Replay(ctx context.Context, t *Trace, opts ReplayOptions) (*ReplayResult, e
 			wait = silence(opts, reqs, i)
 		}
 		tid, _ := msg.GetString(41)
-		e.got = c.await(ctx, iso.ResponseMTI(m.MTI), e.SentSTAN, tid, wait)
-		e.Got = describeISO(e.got)
-		rb.learn(e.recorded, e.got)
-		if last[m.Conn] == i {
-			c.close()
-		}
-		compare(e, m, opts.Strict)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[i])
+			e.got = c.await(ctx, iso.ResponseMTI(m.MTI), e.SentSTAN, tid, wait)
+			e.Got = describeISO(e.got)
+			mu.Lock()
+			rb.learn(e.recorded, e.got)
+			mu.Unlock()
+			if last[m.Conn] == i {
+				c.close()
+			}
+			compare(e, m, opts.Strict)
+		}()
 	}
+	wg.Wait()
 	return res, nil
 }
 
@@ -218,11 +253,16 @@ func silence(opts ReplayOptions, reqs []*Message, i int) time.Duration {
 	if opts.Silence > 0 {
 		return opts.Silence
 	}
-	if opts.Speed <= 0 || i+1 >= len(reqs) {
+	if opts.Speed <= 0 {
 		return 500 * time.Millisecond
 	}
-	d := time.Duration(float64(offset(reqs[i+1])-offset(reqs[i])) / opts.Speed)
-	return min(max(d, 100*time.Millisecond), opts.AnswerTimeout)
+	for _, next := range reqs[i+1:] {
+		if next.Conn == reqs[i].Conn {
+			d := time.Duration(float64(offset(next)-offset(reqs[i])) / opts.Speed)
+			return min(max(d, 100*time.Millisecond), opts.AnswerTimeout)
+		}
+	}
+	return 500 * time.Millisecond
 }
 
 func sleepUntil(ctx context.Context, now func() time.Time, due time.Time) error {
