@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
 )
 
@@ -169,5 +170,30 @@ func TestReplayOverlappingConnections(t *testing.T) {
 	want := []string{"in 000000001000", "in 000000002000", "out 000000002000", "out 000000001000"}
 	if !slices.Equal(order, want) {
 		t.Errorf("host saw %v, want %v", order, want)
+	}
+}
+
+// --fresh-keys: the reversal's field 90 names its sale by the STAN and
+// time the sale was sent with now.
+func TestFreshKeysFollowOriginal(t *testing.T) {
+	now := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	rb := newRebuilder(Possim87().Spec, profile.Default(), true, func() time.Time { return now })
+	s := sale("000016", "000000007770", "476173******0010")
+	s[7] = "1130210930"
+	rev := sale("000017", "000000007770", "476173******0010")
+	rev[90] = "020000001611302109300000000000000000000000"
+	ms, mr := msg(0, DirIn, "0200", s), msg(time.Second, DirIn, "0400", rev)
+	sent, _, err := rb.build(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentRev, _, err := rb.build(mr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stan, _ := sent.GetString(11)
+	f90, _ := sentRev.GetString(90)
+	if want := "0200" + stan + "0102030405" + strings.Repeat("0", 22); f90 != want || stan == "000016" {
+		t.Errorf("field 90 = %s, want %s (sale sent as STAN %s)", f90, want, stan)
 	}
 }
