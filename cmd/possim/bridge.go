@@ -96,11 +96,15 @@ func runBridge(ctx context.Context, args []string, env *Env) error {
 	control := fs.String("control", "", "serve /api/bridge/{fault,clear,disconnect} on `ADDR` (loopback unless a token is set)")
 	token := fs.String("token", "", "require `TOKEN` as Authorization: Bearer on the control API;\nprefer the environment variable POSSIM_TOKEN, which ps does not show")
 	verbose := fs.Bool("v", false, "log every connection and fault")
+	replay := fs.String("replay", "", "play the device side of the recording `FILE` to the POS on --pty, paced as recorded, and report where the POS's bytes differ")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *replay != "" {
+		return runBridgeReplay(ctx, *replay, *ptyLink, *device != "" || *port != "" || *tcpAddr != "", env)
 	}
 	if (*device == "") == (*port == "") {
 		return usageErr("give exactly one of --device PATH and --port NAME")

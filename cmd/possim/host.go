@@ -22,6 +22,7 @@ import (
 	"github.com/possim/possim/simulators/acquirer"
 	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/simulators/ledger"
+	"github.com/possim/possim/simulators/trace"
 )
 
 func init() { register("host", "run the mock acquirer host", runHost) }
@@ -45,6 +46,9 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	requireSignOn := fs.Bool("require-sign-on", false, "decline (58) transactions from terminals that have not signed on")
 	verbose := fs.Bool("v", false, "log every connection and message decision")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the host to `FILE` (performance work)")
+	playbackPath := fs.String("playback", "", "answer like the recording in `FILE` (a trace possim trace show reads)")
+	matchKey := fs.String("match", "", "`KEYS` a request matches a recorded one by, with --playback (default "+trace.DefaultMatch+")")
+	playbackMiss := fs.String("playback-miss", "", "with --playback, answer requests the recording lacks with `CODE` (default: the normal rules)")
 	adminAddr := fs.String("admin", "", "serve the HTTP+JSON admin API (docs/host-api.md) on `ADDR`; loopback unless POSSIM_TOKEN is set")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -77,6 +81,10 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	spec, err := iso.LoadSpec(*specName)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	playback, err := loadPlayback(*playbackPath, *matchKey, *playbackMiss)
+	if err != nil {
+		return err
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -131,7 +139,8 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	defer led.Close()
 	h, err := acquirer.New(ctx, acquirer.Config{Profile: prof, Ledger: led, Spec: spec, Logger: log, Trace: trace,
 		Rand: rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)), MaxConns: conns, IdleTimeout: *idleTimeout,
-		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, RequireSignOn: *requireSignOn, Faults: faults})
+		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, RequireSignOn: *requireSignOn, Faults: faults,
+		Playback: playback, PlaybackMiss: *playbackMiss})
 	if err != nil {
 		return failErr("%v", err)
 	}

@@ -57,6 +57,8 @@ type Fault struct {
 	Sticky bool          `json:"sticky,omitempty"`
 	Hits   int           `json:"hits,omitempty"` // times fired, reported by List
 	seen   int
+	// playback: made by Config.Playback for one request, not programmed.
+	playback bool
 }
 
 // Validate checks the action and its parameters.

@@ -162,6 +162,10 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 		p = &plan
 		h.log.Info("fault fires", "fault", plan.Name, "id", plan.ID, "action", plan.Action, "mti", mti, "stan", r.stan)
 	}
+	var rewrite func(*iso8583.Message)
+	if p == nil && h.cfg.Playback != nil {
+		p, rewrite = h.playback(r)
+	}
 	var resp *iso8583.Message
 	if p != nil && p.Action == ActMaintenance {
 		code := p.Code
@@ -171,6 +175,9 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 		resp = h.response(r, code)
 	} else {
 		resp = h.dispatch(r, p)
+	}
+	if resp != nil && rewrite != nil {
+		rewrite(resp)
 	}
 	if resp != nil {
 		h.send(hc, r, resp, p)

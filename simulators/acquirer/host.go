@@ -54,6 +54,11 @@ type Config struct {
 	RequireSignOn bool
 	// Faults are installed at New.
 	Faults []Fault
+	// Playback, when set, answers requests a recording holds as they were
+	// answered then (faults still come first); PlaybackMiss, when set, is
+	// the code for requests it does not hold, else the rules answer them.
+	Playback     Playback
+	PlaybackMiss string
 }
 
 // Maintenance is the host's maintenance mode.

@@ -161,7 +161,7 @@ func (h *Host) send(hc *hostConn, r *req, resp *iso8583.Message, p *Fault) {
 			return
 		}
 	}
-	note := "fault " + p.Action
+	note := p.wireNote()
 	switch p.Action {
 	case ActDrop:
 		h.emit("out", hc, resp, iso.ResponseMTI(r.mti), note+": not sent")

@@ -61,6 +61,7 @@ func (d Dialect) decode(m *Message, body []byte) {
 		return
 	}
 	m.MTI, _ = msg.GetMTI()
+	m.raw = append([]byte(nil), body...)
 	m.Fields = d.fieldsOf(m.MTI, acquirer.MaskedFields(msg))
 }
 

@@ -63,6 +63,10 @@ type Message struct {
 	// the wire (a host trace's "fault drop: not sent").
 	NotSent bool
 
+	// raw is the frame body as it was on the wire, for replay; nil for
+	// sources that keep only masked values (host traces, timelines).
+	raw []byte
+
 	Exchange int    // 1-based exchange number, 0 when none
 	Role     string // "request", "response", "unanswered", "unsolicited"
 }
