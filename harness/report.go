@@ -22,6 +22,9 @@ type ScenarioReport struct {
 	Ledger   []string
 	Error    string // for a failure: the message, with its go-cmp diff
 	Dropped  uint64 // timeline events dropped past the recorder's bound
+	// Evidence is what a certify case saw, one block each: the messages
+	// with their field names, the operator's output.
+	Evidence []string
 }
 
 // StepReport is one step's outcome.
@@ -117,6 +120,7 @@ svg.ladder .lost{stroke:#b00020;stroke-width:1.5;stroke-dasharray:6 3} svg.ladde
 {{if .Receipts}}<h4>Receipts</h4>{{range .Receipts}}<pre class="receipt">{{.}}</pre>{{end}}{{end}}
 {{if .Ledger}}<h4>Ledger</h4><pre>{{range .Ledger}}{{.}}
 {{end}}</pre>{{end}}
+{{if .Evidence}}<h4>Evidence</h4>{{range .Evidence}}<pre>{{.}}</pre>{{end}}{{end}}
 </details>
 {{end}}
 </body></html>
