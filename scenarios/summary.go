@@ -49,7 +49,11 @@ func (c *collector) summarize(w io.Writer, res *Result) {
 		bad = append(bad, line)
 	}
 	if len(bad) > 0 {
-		fmt.Fprintf(w, "\nScenarios that did not pass (rerun one with possim run FILE:LINE):\n%s\n", strings.Join(bad, "\n"))
+		rerun := "possim run FILE:LINE"
+		if c.opts.certify != nil {
+			rerun = "possim certify --plan FILE:LINE"
+		}
+		fmt.Fprintf(w, "\nScenarios that did not pass (rerun one with %s):\n%s\n", rerun, strings.Join(bad, "\n"))
 	}
 
 	c.mu.Lock()
