@@ -3,6 +3,9 @@ package scenarios
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +92,37 @@ func TestMalformed(t *testing.T) {
 	got := malformed(bad)
 	if len(got) != 3 {
 		t.Errorf("want 90 missing, 4 and 7 badly formed; got %v", got)
+	}
+}
+
+// TestCertifyStepsDocumented: docs/certify.md shows every certify step.
+func TestCertifyStepsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/certify.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range certifySteps() {
+		ex := strings.SplitN(stripKeyword(s.Example), "\n", 2)[0]
+		ex = strings.TrimSuffix(ex, ":")
+		if !bytes.Contains(doc, []byte(ex)) {
+			t.Errorf("docs/certify.md lacks the step %q", ex)
+		}
+	}
+}
+
+// TestCertifySuggestsItsOwnSteps: an undefined step of a certify plan is
+// matched against the certify steps, not possim run's.
+func TestCertifySuggestsItsOwnSteps(t *testing.T) {
+	plan := filepath.Join(t.TempDir(), "typo.feature")
+	if err := os.WriteFile(plan, []byte("@certify\nFeature: typo\n  Scenario: typo\n    When the operator setles the batch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := RunCertify(context.Background(), CertifyOptions{Listen: "127.0.0.1:0", Plan: []string{plan}, Output: &out, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status == 0 || !strings.Contains(out.String(), "When the operator settles the batch") {
+		t.Errorf("want the certify step suggested:\n%s", out.String())
 	}
 }

@@ -69,3 +69,18 @@ func runCertify(ctx context.Context, args []string, env *Env) error {
 		return usageErr("godog refused the options (see above)")
 	}
 }
+
+// certifyPlan says whether the paths hold @certify cases, which possim run
+// leaves out.
+func certifyPlan(paths []string) bool {
+	units, err := scenarios.ScenarioUnits(paths)
+	if err != nil {
+		return false
+	}
+	for _, u := range units {
+		if u.HasTag("@certify") {
+			return true
+		}
+	}
+	return false
+}

@@ -32,7 +32,7 @@ func terminalOperator(t *testing.T, state string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "POSSIM_AS_MAIN=1 " + shQuote(self) + ` terminal --host "$POSSIM_HOST" --state ` + state + ` --timeout 2s "$POSSIM_OP"` +
+	return "POSSIM_AS_MAIN=1 " + shQuote(self) + ` terminal --host "$POSSIM_HOST" --state ` + state + ` --timeout 3s "$POSSIM_OP"` +
 		` ${POSSIM_AMOUNT:+--amount "$POSSIM_AMOUNT"} ${POSSIM_CARD:+--card "$POSSIM_CARD"} ${POSSIM_ENTRY:+--entry "$POSSIM_ENTRY"}` +
 		` ${POSSIM_PIN:+--pin "$POSSIM_PIN"} ${POSSIM_STAN:+--stan "$POSSIM_STAN"} ${POSSIM_CODE:+--code "$POSSIM_CODE"}`
 }
@@ -138,5 +138,14 @@ func TestCertifyUsage(t *testing.T) {
 		if code != 2 || !strings.Contains(out, tc.want) {
 			t.Errorf("certify %v: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, out)
 		}
+	}
+}
+
+// TestRunPointsAtCertify: possim run on the certify plan runs nothing and
+// says which command does.
+func TestRunPointsAtCertify(t *testing.T) {
+	code, _, stderr := runMain("run", "../../features/certify")
+	if code != 1 || !strings.Contains(stderr, "run them with possim certify --plan") {
+		t.Errorf("exit %d, want 1 and a pointer to possim certify:\n%s", code, stderr)
 	}
 }
