@@ -79,6 +79,9 @@ func certifyCheckSteps() []Step {
 				return cc.waitFor(ctx, cc.s.opts.Timeout, func(evs []acquirer.Event) error {
 					a, ok := answerOf(evs, *req)
 					if !ok {
+						if held, ok := withheld(evs, *req); ok {
+							return final("the host did not answer %s (%s)", describe(*req), held.Note)
+						}
 						return fmt.Errorf("the host has not answered %s", describe(*req))
 					}
 					if a.RespCode != code {
@@ -273,6 +276,16 @@ func reversalOf(evs []acquirer.Event, sale acquirer.Event) (acquirer.Event, erro
 		}
 	}
 	return acquirer.Event{}, fmt.Errorf("no reversal (0400) of %s", describe(sale))
+}
+
+// withheld is the answer to req that a fault kept off the wire.
+func withheld(evs []acquirer.Event, req acquirer.Event) (acquirer.Event, bool) {
+	for _, ev := range after(evs, req) {
+		if ev.Dir == "out" && ev.MTI == iso.ResponseMTI(req.MTI) && ev.Fields["11"] == req.Fields["11"] && notSent(ev) {
+			return ev, true
+		}
+	}
+	return acquirer.Event{}, false
 }
 
 // after is the events later than ev.
