@@ -31,6 +31,9 @@ type ScenarioReport struct {
 	Ledger   []string
 	Error    string // for a failure: the message, with its go-cmp diff
 	Dropped  uint64 // timeline events dropped past the recorder's bound
+	// Evidence is what a certify case saw, one block each: the messages
+	// with their field names, the operator's output.
+	Evidence []string
 }
 
 // StepReport is one step's outcome.

@@ -58,6 +58,10 @@ type Options struct {
 	// batch, pending reversals), kept between runs so that a real host's
 	// journal never sees a STAN twice; empty: a file for this run only.
 	TerminalState string
+
+	// certify, set by RunCertify, runs the plan's steps against its host
+	// instead of the lab's; other runs leave the @certify plan out.
+	certify *certifySession
 }
 
 // Result summarises a run.
@@ -115,6 +119,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := checkPaths(o.Paths); err != nil {
 		return nil, err
 	}
+	if o.certify == nil {
+		o.Tags = withoutCertify(o.Tags)
+	}
 	format, summary, err := prepareFormats(o.Format)
 	if err != nil {
 		return nil, err
@@ -167,9 +174,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	runsBySuite.Store(name, c)
 	defer runsBySuite.Delete(name)
 	start := time.Now()
+	initialize := c.initialize
+	if o.certify != nil {
+		initialize = c.initializeCertify
+	}
 	suite := godog.TestSuite{
 		Name:                name,
-		ScenarioInitializer: c.initialize,
+		ScenarioInitializer: initialize,
 		Options: &godog.Options{
 			Format: format, Paths: paths, Tags: o.Tags, Concurrency: o.Concurrency,
 			Output: o.Output, Strict: true, NoColors: true, DefaultContext: ctx,
@@ -184,7 +195,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		c.summarize(o.Output, res)
 	}
 	if o.HTML != "" {
-		if err := writeHTML(o.HTML, res, o.Seed); err != nil {
+		title := "possim run"
+		if o.certify != nil {
+			title = "possim certify: terminal certification report"
+		}
+		if err := writeHTML(o.HTML, title, res, o.Seed); err != nil {
 			return res, err
 		}
 	}
@@ -261,12 +276,12 @@ func checkPaths(paths []string) error {
 	return nil
 }
 
-func writeHTML(path string, res *Result, seed uint64) error {
+func writeHTML(path, title string, res *Result, seed uint64) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("html report: %w", err)
 	}
-	sum := harness.RunSummary{Title: "possim run", Seed: int64(seed), Passed: res.Passed(), Failed: res.Failed(),
+	sum := harness.RunSummary{Title: title, Seed: int64(seed), Passed: res.Passed(), Failed: res.Failed(),
 		Elapsed: res.Elapsed.Round(time.Millisecond).String()}
 	sum.Other = len(res.Scenarios) - sum.Passed - sum.Failed
 	if err := harness.WriteHTML(f, sum, res.Scenarios); err != nil {

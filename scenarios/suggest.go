@@ -8,14 +8,17 @@ import (
 // Suggest returns up to n steps of the vocabulary nearest to an undefined
 // step's text, nearest first: the examples `possim steps` prints, ranked
 // by edit distance once their Given/When/Then is set aside.
-func Suggest(text string, n int) []Step {
+func Suggest(text string, n int) []Step { return suggestFrom(Vocabulary(), text, n) }
+
+// suggestFrom is Suggest over a step set (possim certify has its own).
+func suggestFrom(steps []Step, text string, n int) []Step {
 	type scored struct {
 		s Step
 		d int
 	}
 	want := strings.ToLower(strings.TrimSpace(text))
 	var all []scored
-	for _, s := range Vocabulary() {
+	for _, s := range steps {
 		all = append(all, scored{s, distance(want, strings.ToLower(stripKeyword(s.Example)))})
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].d < all[j].d })

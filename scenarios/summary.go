@@ -49,7 +49,11 @@ func (c *collector) summarize(w io.Writer, res *Result) {
 		bad = append(bad, line)
 	}
 	if len(bad) > 0 {
-		fmt.Fprintf(w, "\nScenarios that did not pass (rerun one with possim run FILE:LINE):\n%s\n", strings.Join(bad, "\n"))
+		rerun := "possim run FILE:LINE"
+		if c.opts.certify != nil {
+			rerun = "possim certify --plan FILE:LINE"
+		}
+		fmt.Fprintf(w, "\nScenarios that did not pass (rerun one with %s):\n%s\n", rerun, strings.Join(bad, "\n"))
 	}
 
 	c.mu.Lock()
@@ -58,7 +62,11 @@ func (c *collector) summarize(w io.Writer, res *Result) {
 	if len(undefined) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n%d undefined step(s); `possim steps` lists every step possim knows.\n", len(undefined))
+	if c.opts.certify != nil {
+		fmt.Fprintf(w, "\n%d undefined step(s); docs/certify.md lists every step of possim certify.\n", len(undefined))
+	} else {
+		fmt.Fprintf(w, "\n%d undefined step(s); `possim steps` lists every step possim knows.\n", len(undefined))
+	}
 	seen := map[string]bool{}
 	for _, u := range undefined {
 		c.mu.Lock()
@@ -71,6 +79,9 @@ func (c *collector) summarize(w io.Writer, res *Result) {
 		}
 		seen[u.text] = true
 		near := Suggest(u.text, 3)
+		if c.opts.certify != nil {
+			near = suggestFrom(certifySteps(), u.text, 3)
+		}
 		if len(near) == 0 {
 			fmt.Fprintln(w, "      no known step is close")
 			continue

@@ -89,6 +89,8 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	switch {
 	case res.Empty() && *tags != "":
 		return failErr("no scenario matches the tags %q in %s", *tags, where)
+	case res.Empty() && certifyPlan(o.Paths):
+		return failErr("no scenario in %s for possim run: its @certify cases test a real terminal; run them with possim certify --plan (docs/certify.md)", where)
 	case res.Empty():
 		return failErr("no scenario in %s", where)
 	case res.Status == 0:
