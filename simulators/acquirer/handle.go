@@ -173,6 +173,7 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 		resp = h.dispatch(r, p)
 	}
 	if resp != nil {
+		h.flagKeyChange(r, resp)
 		h.send(hc, r, resp, p)
 	}
 }

@@ -51,9 +51,13 @@ func (t *Terminal) Sale(ctx context.Context, req SaleRequest) (*Txn, error) {
 	if err != nil {
 		return t.failed(x, err)
 	}
+	if len(pin) > 0 {
+		x.PINTry = 1
+	}
 	msg := t.financial(iso.MTIFinancialRequest, iso.ProcPurchase, x)
 	t.withCard(&msg, x, rd, pin)
-	return t.authorise(ctx, x, msg, &rd, req.AcceptPartial)
+	x, err = t.authorise(ctx, x, msg, &rd, req.AcceptPartial)
+	return t.pinReentry(ctx, req, x, err, rd)
 }
 
 // QR runs a QR payment: the customer's payment code (scanned, or given)
@@ -127,10 +131,14 @@ func (t *Terminal) prepare(ctx context.Context) error {
 		return ErrNotSignedOn
 	}
 	t.flush(ctx)
+	if err := t.relink(ctx); err != nil {
+		return err
+	}
 	if err := t.sendReversals(ctx, t.cfg.ReversalTries); err != nil {
 		t.show("REVERSAL PENDING - CHECK LINE, TRY LATER")
 		return err
 	}
+	t.maintainKey(ctx)
 	return nil
 }
 

@@ -80,6 +80,7 @@ type Txn struct {
 	EntryMode   string `json:"entry_mode,omitempty"` // field 22
 	PANSeq      string `json:"pan_seq,omitempty"`
 	CVM         string `json:"cvm,omitempty"`          // pin, signature, none
+	PINTry      int    `json:"pin_try,omitempty"`      // which PIN entry of the sale this is (1, 2...)
 	PaymentCode string `json:"payment_code,omitempty"` // masked
 
 	RRN          string `json:"rrn,omitempty"`
