@@ -49,17 +49,21 @@ func (t *Terminal) keyChangeReason() string {
 }
 
 // maintainKey changes the PIN key before a transaction when it is due. A
-// key change that fails leaves the old key in use, and is tried again
-// before the next transaction: the host still accepts the old key until a
-// new one is handed out.
-func (t *Terminal) maintainKey(ctx context.Context) {
+// key change that fails stops the transaction before it takes a STAN: the
+// host may have handed out a key the terminal never got, and a PIN sent
+// under the old one would spend one of the card's PIN tries. It is tried
+// again before the next transaction.
+func (t *Terminal) maintainKey(ctx context.Context) error {
 	why := t.keyChangeReason()
 	if why == "" {
-		return
+		return nil
 	}
 	if err := t.changeKey(ctx, why); err != nil {
-		t.alert("PIN key change failed, old key kept: " + err.Error())
+		t.show("KEY CHANGE FAILED - TRY AGAIN")
+		t.alert("PIN key change failed, transaction not started: " + err.Error())
+		return err
 	}
+	return nil
 }
 
 // ChangeKey sends a key change (0800, 70=101) now and loads the new PIN

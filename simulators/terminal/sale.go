@@ -138,8 +138,7 @@ func (t *Terminal) prepare(ctx context.Context) error {
 		t.show("REVERSAL PENDING - CHECK LINE, TRY LATER")
 		return err
 	}
-	t.maintainKey(ctx)
-	return nil
+	return t.maintainKey(ctx)
 }
 
 // basket totals the items (scanned or keyed) or takes the keyed amount.
