@@ -160,7 +160,8 @@ func terminalCapsSteps() []Step {
 				if err != nil {
 					return err
 				}
-				return world(ctx).setParams(func(p *terminal.Params) { p.KeyChangeInterval = dd })
+				w := world(ctx)
+				return w.setParams(func(p *terminal.Params) { p.KeyChangeInterval = w.D(dd) })
 			}},
 		{Domain: "terminal", Pattern: `^the terminal sent (\d+) key changes?$`, Example: "Then the terminal sent 1 key change",
 			Help: "0800s with field 70 = 101 sent in this scenario.",

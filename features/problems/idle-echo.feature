@@ -9,21 +9,21 @@ Feature: The terminal keeps an idle link alive with echo tests
   Background:
     Given a lab with the default profile
     And the terminal is powered on and signed on
-    And the terminal sends an echo test after 60s idle
+    And the terminal sends an echo test after 30s idle
 
-  Scenario: An idle link gets an echo every minute
-    When 3m pass with the terminal idle
+  Scenario: An idle link gets an echo every 30 seconds
+    When 100s pass with the terminal idle
     Then the terminal sent 3 idle echo tests, answered "00"
 
   Scenario: A sale counts as traffic
-    When 50s pass with the terminal idle
+    When 20s pass with the terminal idle
     And the customer pays 10.00 by credit card "visa-credit" by chip with PIN "1234"
-    And 50s pass with the terminal idle
+    And 20s pass with the terminal idle
     Then the terminal sent 0 idle echo tests
 
   Scenario: An unanswered echo marks the link down; the next sale dials again
     Given the host stops answering
-    When 2m pass with the terminal idle
+    When 90s pass with the terminal idle
     Then the terminal sent 1 idle echo test
     And the terminal marked the host link down
     When the host answers again

@@ -38,8 +38,8 @@ Feature: The terminal changes its PIN key when the host asks or when it is due
     And the PIN pad holds the key of the last key change
 
   Scenario: The terminal changes a key older than its interval
-    Given the terminal changes its PIN key every 30m
-    When 31m pass with the terminal idle
+    Given the terminal changes its PIN key every 2m
+    When 3m pass with the terminal idle
     And the customer pays 10.00 by credit card "visa-credit" by chip with PIN "1234"
     Then the transaction is approved
     And the terminal sent 1 key change
