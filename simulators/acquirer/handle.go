@@ -173,7 +173,7 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 		resp = h.dispatch(r, p)
 	}
 	if resp != nil {
-		h.flagKeyChange(r, resp)
+		h.flagKeyChange(r, resp, p)
 		h.send(hc, r, resp, p)
 	}
 }

@@ -55,8 +55,14 @@ func (h *Host) KeyChangesPending() []string {
 
 // flagKeyChange adds field 53 to resp when a key change is pending for
 // the terminal of r, and clears the request once the terminal got a new
-// key (an approved sign-on or key change).
-func (h *Host) flagKeyChange(r *req, resp *iso8583.Message) {
+// key (an approved sign-on or key change). A keychange fault that fired
+// for r asks first, as RequestKeyChange does.
+func (h *Host) flagKeyChange(r *req, resp *iso8583.Message, p *Fault) {
+	if p != nil && p.Action == ActKeyChange {
+		if err := h.RequestKeyChange(r.tid); err != nil {
+			h.log.Warn("keychange fault", "fault", p.Name, "err", err)
+		}
+	}
 	h.mu.Lock()
 	pending := h.keyChange[r.tid]
 	h.mu.Unlock()

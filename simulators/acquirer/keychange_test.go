@@ -51,3 +51,29 @@ func TestKeyChangeRequest(t *testing.T) {
 		t.Errorf("after the key change: field 53 %q, pending %v", got, h.KeyChangesPending())
 	}
 }
+
+// TestKeyChangeFault: a keychange fault asks the terminal whose request it
+// matched, from that very answer on.
+func TestKeyChangeFault(t *testing.T) {
+	h := startHost(t, nil)
+	tm := dial(t, h.Addr())
+	tm.signOn()
+	if _, err := h.AddFault(Fault{Match: Match{MTI: iso.MTIFinancialRequest, Nth: 2}, Action: ActKeyChange}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, amount := range []int64{100, 200, 300} {
+		resp := tm.mustSend(tm.sale(visa, amount))
+		s, _ := resp.GetString(53)
+		got = append(got, s+"/"+rc(resp))
+	}
+	want := []string{"/00", KeyChangeRequired + "/00", KeyChangeRequired + "/00"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("field 53/39 of the answers: %q; want %q", got, want)
+		}
+	}
+	if p := h.KeyChangesPending(); len(p) != 1 || p[0] != testTID {
+		t.Errorf("pending %v", p)
+	}
+}
