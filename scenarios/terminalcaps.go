@@ -55,6 +55,20 @@ func quoted(list string) []string {
 	return out
 }
 
+// typePINs types the first PIN ahead for the next prompt and each next one
+// when the terminal asks again after 55.
+func (w *World) typePINs(ctx context.Context, pins []string) error {
+	if err := w.act(ctx, "pinpad", "type", pins[0]); err != nil {
+		return err
+	}
+	rctx := context.WithoutCancel(ctx)
+	for i, pin := range pins[1:] {
+		w.react(fmt.Sprintf("customer enters PIN %d of %d when asked again", i+2, len(pins)), incorrectPIN,
+			func() error { return w.act(rctx, "pinpad", "type", pin) })
+	}
+	return nil
+}
+
 // incorrectPIN matches the terminal asking for the PIN again.
 func incorrectPIN(e harness.Event) bool {
 	return e.Source == "terminal" && e.Kind == "display" && e.Text == terminal.IncorrectPINText
@@ -77,15 +91,32 @@ func terminalCapsSteps() []Step {
 				if len(pins) == 0 {
 					return errors.New(`no PIN given; write "1111" then "1234"`)
 				}
-				if err := w.act(ctx, "pinpad", "type", pins[0]); err != nil {
+				return w.typePINs(ctx, pins)
+			}},
+		{Domain: "devices", Pattern: `^the customer enters a wrong PIN (once|twice|three times)(, then the right PIN)? of card "([^"]*)"$`,
+			Example: `And the customer enters a wrong PIN once, then the right PIN of card "visa-credit"`,
+			Help:    `As "one per prompt", with PINs made from the card's PIN in the profile: wrong ones (not its PIN), then, if said, its PIN.`,
+			Fn: func(ctx context.Context, times, right, alias string) error {
+				w := world(ctx)
+				c, err := w.card(alias)
+				if err != nil {
 					return err
 				}
-				rctx := context.WithoutCancel(ctx)
-				for i, pin := range pins[1:] {
-					w.react(fmt.Sprintf("customer enters PIN %d of %d when asked again", i+2, len(pins)), incorrectPIN,
-						func() error { return w.act(rctx, "pinpad", "type", pin) })
+				if c.PIN == "" {
+					return fmt.Errorf("card %q has no PIN in the profile (it signs)", alias)
 				}
-				return nil
+				wrong := strings.Repeat("0", len(c.PIN))
+				if wrong == c.PIN {
+					wrong = strings.Repeat("1", len(c.PIN))
+				}
+				pins := make([]string, map[string]int{"once": 1, "twice": 2, "three times": 3}[times])
+				for i := range pins {
+					pins[i] = wrong
+				}
+				if right != "" {
+					pins = append(pins, c.PIN)
+				}
+				return w.typePINs(ctx, pins)
 			}},
 		{Domain: "devices", Pattern: `^the customer presses cancel when asked for the PIN again$`, Example: "And the customer presses cancel when asked for the PIN again",
 			Help: `Cancels the prompt that follows "` + terminal.IncorrectPINText + `".`,

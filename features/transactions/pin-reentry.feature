@@ -20,6 +20,13 @@ Feature: The customer enters the PIN again after an incorrect PIN
     And the merchant copy shows "PIN ENTRIES"
     And 0 reversals are pending
 
+  Scenario: Two wrong PINs, then the right one
+    Given the customer enters a wrong PIN twice, then the right PIN of card "mc-debit"
+    When the customer pays 10.00 by debit card "mc-debit" by chip
+    Then the transaction is approved
+    And the host answered the sale's PIN entries with "55", "55", "00"
+    And the customer copy shows "PIN ENTRIES"
+
   Scenario: Three wrong PINs end the sale on 75
     Given the customer enters PINs "1111", "2222", "3333" one per prompt
     When the customer pays 10.00 by credit card "visa-credit" by chip
