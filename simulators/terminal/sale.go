@@ -51,9 +51,6 @@ func (t *Terminal) Sale(ctx context.Context, req SaleRequest) (*Txn, error) {
 	if err != nil {
 		return t.failed(x, err)
 	}
-	if len(pin) > 0 {
-		x.PINTry = 1
-	}
 	msg := t.financial(iso.MTIFinancialRequest, iso.ProcPurchase, x)
 	t.withCard(&msg, x, rd, pin)
 	x, err = t.authorise(ctx, x, msg, &rd, req.AcceptPartial)
