@@ -140,6 +140,8 @@ func (a *HostAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = a.serveCard(w, r, strings.TrimPrefix(path, "/api/cards/"))
 	case path == "/api/maintenance":
 		err = a.only(w, r, a.serveMaintenance, http.MethodGet, http.MethodPost, http.MethodPut)
+	case path == "/api/keychange":
+		err = a.only(w, r, a.serveKeyChange, http.MethodGet, http.MethodPost)
 	case path == "/api/profile/reload":
 		err = a.only(w, r, a.serveReload, http.MethodPost)
 	case path == "/api/requests":

@@ -25,10 +25,11 @@ const (
 	ActWrongSTAN   = "wrong_stan"  // answer with field 11 one higher than asked
 	ActGarble      = "garble"      // answer with a frame whose bitmap is not hex
 	ActMaintenance = "maintenance" // answer 91 (or Code) without deciding or journaling
+	ActKeyChange   = "keychange"   // answer normally, asking the terminal for a PIN key change (keychange.go)
 )
 
 var actions = []string{ActRespond, ActDelay, ActDrop, ActClose, ActReset, ActAmount, ActPartial,
-	ActDuplicate, ActWrongSTAN, ActGarble, ActMaintenance}
+	ActDuplicate, ActWrongSTAN, ActGarble, ActMaintenance, ActKeyChange}
 
 // Match says which requests a fault applies to. Empty fields match anything;
 // Nth, when set, makes the fault fire on the Nth request that matches the

@@ -180,6 +180,7 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 		rewrite(resp)
 	}
 	if resp != nil {
+		h.flagKeyChange(r, resp, p)
 		h.send(hc, r, resp, p)
 	}
 }

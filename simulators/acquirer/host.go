@@ -124,6 +124,7 @@ type Host struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*hostConn]struct{}
 	sessions  map[string][]byte             // terminal ID -> session PIN key
+	keyChange map[string]bool               // terminal IDs asked to change their PIN key (keychange.go)
 	onEvent   atomic.Pointer[[]func(Event)] // copy-on-write: read on every message without a lock
 	addr      string
 	wg        sync.WaitGroup

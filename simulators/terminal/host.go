@@ -72,7 +72,9 @@ func (t *Terminal) exchange(ctx context.Context, req *iso8583.Message) (resp *is
 	}
 	mti, _ := req.GetMTI()
 	t.emit(Event{Kind: EventISOOut, MTI: mti, Fields: MaskFields(req)})
+	t.touch()
 	resp, err = t.conn.Send(req)
+	t.touch()
 	switch {
 	case err == nil:
 	case errors.Is(err, connection.ErrSendTimeout):
@@ -86,6 +88,7 @@ func (t *Terminal) exchange(ctx context.Context, req *iso8583.Message) (resp *is
 	}
 	rmti, _ := resp.GetMTI()
 	t.emit(Event{Kind: EventISOIn, MTI: rmti, Fields: MaskFields(resp)})
+	t.noteKeyChange(mti, resp)
 	if want := iso.ResponseMTI(mti); rmti != want {
 		return resp, true, fmt.Errorf("host answered %s with %s, want %s", mti, rmti, want)
 	}

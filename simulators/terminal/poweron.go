@@ -190,7 +190,7 @@ func (t *Terminal) SignOn(ctx context.Context) error {
 		}
 	}
 	t.data.SignedOn = true
-	t.data.KeyBlock = resp.KeyData
+	t.newKey(resp.KeyData)
 	t.data.SignOnDate = t.cfg.Now().Format("20060102")
 	t.save()
 	t.show("SIGNED ON - READY")

@@ -39,6 +39,7 @@ type words struct {
 	entries                                                        map[string]string
 	methods                                                        map[Method]string
 	partial, approved                                              string
+	pinEntries                                                     string // when the PIN took more than one entry
 	zh                                                             bool
 }
 
@@ -51,6 +52,7 @@ var english = words{
 	d0: "REAL-TIME (D0)", t1: "NEXT DAY (T+1)",
 	signHere: "CARDHOLDER SIGNATURE", agree: "I AGREE TO PAY THE ABOVE TOTAL AMOUNT",
 	noSignature: "NO SIGNATURE REQUIRED", code: "PAYMENT CODE", partial: "PARTIAL APPROVAL", approved: "APPROVED",
+	pinEntries: "PIN ENTRIES",
 	kinds: map[Kind]string{KindSale: "SALE", KindQR: "QR SALE", KindVoid: "VOID", KindRefund: "REFUND",
 		KindPreAuth: "PRE-AUTH", KindCompletion: "PRE-AUTH COMPLETION"},
 	entries: map[string]string{"chip": "CHIP", "tap": "CONTACTLESS", "swipe": "SWIPE", "fallback": "FALLBACK SWIPE",
@@ -67,6 +69,7 @@ var chinese = words{
 	d0: "实时到账 (D0)", t1: "次日到账 (T+1)",
 	signHere: "持卡人签名", agree: "本人确认以上交易,同意将其记入本卡账户",
 	noSignature: "免签", code: "付款码", partial: "部分承兑", approved: "交易成功",
+	pinEntries: "密码输入次数",
 	kinds: map[Kind]string{KindSale: "消费", KindQR: "扫码消费", KindVoid: "消费撤销", KindRefund: "退货",
 		KindPreAuth: "预授权", KindCompletion: "预授权完成"},
 	entries: map[string]string{"chip": "插卡", "tap": "挥卡", "swipe": "刷卡", "fallback": "降级刷卡",
@@ -146,6 +149,9 @@ func (t *Terminal) receiptLines(x *Txn, copyName string) []line {
 		result = w.partial + " " + money.FormatGrouped(x.Amount) + "/" + money.FormatGrouped(x.Requested)
 	}
 	kv(w.result, result)
+	if x.PINTry > 1 {
+		kv(w.pinEntries, fmt.Sprint(x.PINTry))
+	}
 	switch x.Settlement {
 	case "D0":
 		kv(w.settlement, w.d0)

@@ -53,7 +53,8 @@ func (t *Terminal) Sale(ctx context.Context, req SaleRequest) (*Txn, error) {
 	}
 	msg := t.financial(iso.MTIFinancialRequest, iso.ProcPurchase, x)
 	t.withCard(&msg, x, rd, pin)
-	return t.authorise(ctx, x, msg, &rd, req.AcceptPartial)
+	x, err = t.authorise(ctx, x, msg, &rd, req.AcceptPartial)
+	return t.pinReentry(ctx, req, x, err, rd)
 }
 
 // QR runs a QR payment: the customer's payment code (scanned, or given)
@@ -127,11 +128,14 @@ func (t *Terminal) prepare(ctx context.Context) error {
 		return ErrNotSignedOn
 	}
 	t.flush(ctx)
+	if err := t.relink(ctx); err != nil {
+		return err
+	}
 	if err := t.sendReversals(ctx, t.cfg.ReversalTries); err != nil {
 		t.show("REVERSAL PENDING - CHECK LINE, TRY LATER")
 		return err
 	}
-	return nil
+	return t.maintainKey(ctx)
 }
 
 // basket totals the items (scanned or keyed) or takes the keyed amount.

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/possim/possim/card"
 )
@@ -38,6 +39,12 @@ type Saved struct {
 	// CardATC is the highest application transaction counter read from
 	// each card of the profile, by alias (see Terminal.CardATC).
 	CardATC map[string]uint16 `json:"card_atc,omitempty"`
+	// KeyTime is when the PIN key in use was loaded (sign-on or key
+	// change), KeyUses how many financial requests went out under it, and
+	// KeyChangeDue whether the host asked for a new one (field 53).
+	KeyTime      time.Time `json:"key_time,omitzero"`
+	KeyUses      int       `json:"key_uses,omitempty"`
+	KeyChangeDue bool      `json:"key_change_due,omitempty"`
 }
 
 // Store keeps a terminal's Saved state between runs.

@@ -125,6 +125,8 @@ type Config struct {
 	// Store, if set, keeps STAN, batch, log, pending reversals and queued
 	// receipts between runs (see FileStore).
 	Store Store
+	// Params are the terminal parameters at start (see SetParams).
+	Params Params
 }
 
 // Terminal is a virtual POS terminal. Its operations are synchronous and
@@ -144,10 +146,16 @@ type Terminal struct {
 	display string
 	snap    Saved // a copy of data as of the last save
 
+	params      Params    // see SetParams
+	echoRunning bool      // keepAlive started
+	lastTraffic time.Time // last message to or from the host
+	wake        chan struct{}
+
 	// Owned by the operation holding op.
 	conn      *connection.Connection
 	data      Saved
 	keyLoaded bool
+	linkDown  bool // the idle echo went unanswered: dial again first
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -205,6 +213,9 @@ func New(cfg Config) (*Terminal, error) {
 	if cfg.Software == "" {
 		cfg.Software = term.Software
 	}
+	if err := cfg.Params.check(); err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -218,6 +229,8 @@ func New(cfg Config) (*Terminal, error) {
 		op:       make(chan struct{}, 1),
 		state:    StateOff,
 		stop:     make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		params:   cfg.Params,
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.data = Saved{STAN: 0, Batch: 1}
@@ -240,6 +253,11 @@ func New(cfg Config) (*Terminal, error) {
 	if cfg.PrinterPoll > 0 {
 		t.wg.Add(1)
 		go t.pollPrinter()
+	}
+	if cfg.Params.EchoIdle > 0 {
+		t.echoRunning = true
+		t.wg.Add(1)
+		go t.keepAlive()
 	}
 	return t, nil
 }

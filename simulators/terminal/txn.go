@@ -80,6 +80,7 @@ type Txn struct {
 	EntryMode   string `json:"entry_mode,omitempty"` // field 22
 	PANSeq      string `json:"pan_seq,omitempty"`
 	CVM         string `json:"cvm,omitempty"`          // pin, signature, none
+	PINTry      int    `json:"pin_try,omitempty"`      // a PIN entered again after 55: the sale's 2nd, 3rd... (0: first)
 	PaymentCode string `json:"payment_code,omitempty"` // masked
 
 	RRN          string `json:"rrn,omitempty"`
