@@ -57,6 +57,9 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 		}
 		cfg.Profile = p
 	}
+	if err := load.CheckTerminals(cfg.Profile, cfg.TIDOffset, cfg.Conns); err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	if *mixFile != "" {
 		m, err := load.LoadMix(*mixFile)
 		if err != nil {

@@ -328,6 +328,17 @@ func loadIdentities(p *profile.Profile, offset, n int) ([]profile.Terminal, []pr
 	return terms[offset : offset+n], cards, nil
 }
 
+// CheckTerminals says whether the profile (nil: the embedded one) has the
+// load terminals and cards that n connections from offset on need: the
+// error Run would give, before anything starts.
+func CheckTerminals(p *profile.Profile, offset, n int) error {
+	if p == nil {
+		p = profile.Default()
+	}
+	_, _, err := loadIdentities(p, offset, n)
+	return err
+}
+
 // WriteText prints the report for a person.
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "host %s, %d connections", r.Host, r.Conns)
