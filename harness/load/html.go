@@ -133,7 +133,7 @@ func (r *Report) latencyChart() chartView {
 		Legend: []legendItem{{"s0", "p50"}, {"s1", "p90"}, {"s2", "p99"}, {"s3", "max"}}}
 	lo, hi := math.Inf(1), 0.0
 	for _, w := range r.Windows {
-		if w.Requests > 0 {
+		if w.Requests > 0 && w.Seconds >= r.WindowSecs/5 {
 			lo, hi = min(lo, w.Latency.P50), max(hi, w.Latency.Max)
 		}
 	}
@@ -152,8 +152,8 @@ func (r *Report) latencyChart() chartView {
 		var xs, ys []float64
 		for _, w := range r.Windows {
 			xs = append(xs, w.Start+w.Seconds/2)
-			if w.Requests == 0 {
-				ys = append(ys, math.NaN())
+			if w.Requests == 0 || w.Seconds < r.WindowSecs/5 {
+				ys = append(ys, math.NaN()) // nothing sent, or a sliver of a window at the end
 			} else {
 				ys = append(ys, f(w.Latency))
 			}
