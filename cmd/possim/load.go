@@ -20,7 +20,8 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	if len(args) > 0 && args[0] == "merge" {
 		return runLoadMerge(args[1:], env)
 	}
-	fs := newFlagSet(env, "load", `possim load --host 127.0.0.1:8583 --conns 32 --duration 30s --json`)
+	fs := newFlagSet(env, "load", `possim load --host 127.0.0.1:8583 --conns 32 --duration 30s --report a.json --html a.html
+  possim load merge a.json b.json --html all.html   (reports of several generators added up)`)
 	host := fs.String("host", "", "host address (required unless --echo)")
 	conns := fs.Int("conns", 8, "connections, each its own terminal (LOAD0001...)")
 	duration := fs.Duration("duration", 0, "run this long")
@@ -59,6 +60,9 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	}
 	if err := load.CheckTerminals(cfg.Profile, cfg.TIDOffset, cfg.Conns); err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	if err := checkOutputs(*reportFile, *htmlFile); err != nil {
+		return err
 	}
 	if *mixFile != "" {
 		m, err := load.LoadMix(*mixFile)

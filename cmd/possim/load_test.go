@@ -97,6 +97,7 @@ func TestLoadBadInput(t *testing.T) {
 	}{
 		{[]string{"load", "--echo", "--conns", "32", "--tid-offset", "1000", "--count", "1"}, "LOAD0001-LOAD1024"},
 		{[]string{"load", "merge"}, "give the reports to merge"},
+		{[]string{"load", "--echo", "--count", "1", "--report", filepath.Join(notReport, "r.json")}, "cannot write"},
 		{[]string{"load", "merge", filepath.Join(dir, "missing.json")}, "missing.json"},
 		{[]string{"load", "merge", notReport}, "x.json has no histogram"},
 	} {

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/possim/possim/harness/load"
 )
@@ -68,6 +70,27 @@ func writeLoadReports(rep *load.Report, reportFile, htmlFile string) error {
 		if err := rep.WriteHTMLFile(htmlFile); err != nil {
 			return &exitError{code: 2, err: err}
 		}
+	}
+	return nil
+}
+
+// checkOutputs fails before a run whose reports could not be written
+// after it: a soak's figures are not lost to a mistyped folder.
+func checkOutputs(files ...string) error {
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		dir := filepath.Dir(f)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("cannot write %s: %w", f, err)}
+		}
+		tmp, err := os.CreateTemp(dir, "."+filepath.Base(f)+".*")
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("cannot write %s: %w", f, err)}
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
 	}
 	return nil
 }
