@@ -17,7 +17,11 @@ func init() {
 }
 
 func runLoad(ctx context.Context, args []string, env *Env) error {
-	fs := newFlagSet(env, "load", `possim load --host 127.0.0.1:8583 --conns 32 --duration 30s --json`)
+	if len(args) > 0 && args[0] == "merge" {
+		return runLoadMerge(args[1:], env)
+	}
+	fs := newFlagSet(env, "load", `possim load --host 127.0.0.1:8583 --conns 32 --duration 30s --report a.json --html a.html
+  possim load merge a.json b.json --html all.html   (reports of several generators added up)`)
 	host := fs.String("host", "", "host address (required unless --echo)")
 	conns := fs.Int("conns", 8, "connections, each its own terminal (LOAD0001...)")
 	duration := fs.Duration("duration", 0, "run this long")
@@ -29,7 +33,10 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
 	timeout := fs.Duration("timeout", 5*time.Second, "response timeout per request")
-	window := fs.Duration("window", 0, "also report latency per window of this length (soak runs: is p99 steady?)")
+	window := fs.Duration("window", 0, "also report latency per window of this length (soak runs: is p99 steady?); 1s for --report and --html unless given")
+	tidOffset := fs.Int("tid-offset", 0, "skip this many load terminals: generators on several machines each take their own (--tid-offset 32: LOAD0033...)")
+	reportFile := fs.String("report", "", "write the run as JSON with its latency histogram, for possim load merge")
+	htmlFile := fs.String("html", "", "write the run as one HTML page of charts")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -39,13 +46,23 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	if *host == "" && !*echo {
 		return usageErr("give --host ADDR, or --echo for the in-process echo host")
 	}
-	cfg := load.Config{Addr: *host, Conns: *conns, Duration: *duration, Count: *count, Rate: *rate, Seed: *seed, Timeout: *timeout, Window: *window}
+	cfg := load.Config{Addr: *host, Conns: *conns, Duration: *duration, Count: *count, Rate: *rate, Seed: *seed, Timeout: *timeout, Window: *window,
+		TIDOffset: *tidOffset}
+	if cfg.Window == 0 && (*reportFile != "" || *htmlFile != "") {
+		cfg.Window = time.Second // for the charts; the text report does not list them
+	}
 	if *profileFile != "" {
 		p, err := profile.Load(*profileFile)
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
 		cfg.Profile = p
+	}
+	if err := load.CheckTerminals(cfg.Profile, cfg.TIDOffset, cfg.Conns); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if err := checkOutputs(*reportFile, *htmlFile); err != nil {
+		return err
 	}
 	if *mixFile != "" {
 		m, err := load.LoadMix(*mixFile)
@@ -82,6 +99,12 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	rep, err := load.Run(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if err := writeLoadReports(rep, *reportFile, *htmlFile); err != nil {
+		return err
+	}
+	if *window == 0 && !*asJSON {
+		rep.Windows = nil
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)

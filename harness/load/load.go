@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +39,10 @@ type Config struct {
 	// Window, when set, splits the latency figures into windows of this
 	// length (Report.Windows), to show that p99 holds steady over a soak.
 	Window time.Duration
+	// TIDOffset skips that many of the profile's load terminals (and load
+	// cards), so that generators on several machines each use terminals of
+	// their own: --tid-offset 32 starts at LOAD0033.
+	TIDOffset int
 }
 
 // Kind is one kind of request in the mix.
@@ -116,11 +119,18 @@ type Snapshot struct {
 	Errors   int64
 }
 
-// Report is the outcome of a run; JSON field names are the CLI's contract.
+// Report is the outcome of a run, or of several merged (MergeReports);
+// JSON field names are the CLI's contract. Requests counts the requests
+// sent; each is approved, declined (Declines, by response code) or an
+// error (ErrorKinds, by kind).
 type Report struct {
 	Host        string         `json:"host"`
 	Conns       int            `json:"conns"`
+	Terminals   string         `json:"terminals,omitempty"` // LOAD0001-LOAD0032; several ranges comma-separated when merged
+	Generators  int            `json:"generators"`          // 1 for a run; the number of reports merged
 	Rate        float64        `json:"rate,omitempty"`
+	Start       time.Time      `json:"start"`
+	End         time.Time      `json:"end"`
 	Seconds     float64        `json:"seconds"`
 	Requests    int64          `json:"requests"`
 	Approved    int64          `json:"approved"`
@@ -130,14 +140,24 @@ type Report struct {
 	Throughput  float64        `json:"requests_per_second"`
 	ApprovedTPS float64        `json:"approved_per_second"`
 	Latency     Latency        `json:"latency_ms"`
+	Histogram   *Histogram     `json:"histogram"`
+	WindowSecs  float64        `json:"window_s,omitempty"`
 	Windows     []Window       `json:"windows,omitempty"`
 }
 
-// Window is the latency of the requests sent in one window of a run.
+// Window is the requests sent in one window of a run: how many, what
+// became of them and their latency.
 type Window struct {
-	Start    float64 `json:"start_s"`
-	Requests int     `json:"requests"`
-	Latency  Latency `json:"latency_ms"`
+	At         time.Time      `json:"at"`
+	Start      float64        `json:"start_s"` // after the run's start
+	Seconds    float64        `json:"seconds"` // the last window may be shorter
+	Requests   int            `json:"requests"`
+	Approved   int64          `json:"approved"`
+	Errors     int64          `json:"errors"`
+	Declines   map[string]int `json:"declines_by_code"`
+	ErrorKinds map[string]int `json:"errors_by_kind"`
+	Latency    Latency        `json:"latency_ms"`
+	Histogram  *Histogram     `json:"histogram"`
 }
 
 // Latency percentiles in milliseconds.
@@ -173,17 +193,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = uint64(time.Now().UnixNano())
 	}
-	terms, cards, err := loadIdentities(cfg.Profile, cfg.Conns)
+	terms, cards, err := loadIdentities(cfg.Profile, cfg.TIDOffset, cfg.Conns)
 	if err != nil {
 		return nil, err
+	}
+	var wins *windows
+	if cfg.Window > 0 {
+		wins = &windows{width: cfg.Window, byIdx: map[int]*tally{}}
 	}
 
 	workers := make([]*worker, cfg.Conns)
 	for i := range workers {
 		w := &worker{
-			cfg: &cfg, term: terms[i], card: cards[i%len(cards)],
-			rng:  rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
-			errs: map[string]int{}, codes: map[string]int{},
+			cfg: &cfg, term: terms[i], card: cards[(cfg.TIDOffset+i)%len(cards)],
+			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
+			all: newTally(runFigures), wins: wins,
+		}
+		if wins != nil {
+			w.win = newTally(windowFigures)
 		}
 		w.stan = 1 + w.rng.IntN(400000) // a fresh range per run: STANs are keys
 		if err := w.connect(ctx); err != nil {
@@ -208,6 +235,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		defer cancel()
 	}
 	start := time.Now()
+	wallStart := start.Round(0) // the wall clock only: reports compare starts across machines
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Add(1)
@@ -246,51 +274,47 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		w.conn.Close()
 	}
 
-	rep := &Report{Host: cfg.Addr, Conns: cfg.Conns, Rate: cfg.Rate, Seconds: elapsed.Seconds(),
-		Declines: map[string]int{}, ErrorKinds: map[string]int{}}
-	var lat []int32
+	total := newTally(runFigures)
 	for _, w := range workers {
-		lat = append(lat, w.lat...)
-		for k, v := range w.codes {
-			rep.Declines[k] += v
+		if err := total.add(w.all); err != nil {
+			return nil, err
 		}
-		for k, v := range w.errs {
-			rep.ErrorKinds[k] += v
+		if wins != nil {
+			wins.flush(w.winIdx, w.win)
 		}
 	}
-	rep.Requests, rep.Approved, rep.Errors = requests.Load(), approved.Load(), errCount.Load()
+	rep := &Report{Host: cfg.Addr, Conns: cfg.Conns, Terminals: terms[0].ID + "-" + terms[len(terms)-1].ID, Generators: 1,
+		Rate: cfg.Rate, Start: wallStart.UTC(), End: wallStart.Add(elapsed).UTC(), Seconds: elapsed.Seconds(),
+		Requests: total.requests, Approved: total.approved, Declines: total.declines,
+		Errors: total.errors, ErrorKinds: total.errs, Histogram: total.hist, Latency: total.hist.Latency()}
 	rep.Throughput = float64(rep.Requests) / elapsed.Seconds()
 	rep.ApprovedTPS = float64(rep.Approved) / elapsed.Seconds()
-	rep.Latency = percentiles(lat)
-	if cfg.Window > 0 {
-		n := 0
-		for _, w := range workers {
-			n = max(n, len(w.win))
-		}
-		for i := 0; i < n; i++ {
-			var wl []int32
-			for _, w := range workers {
-				if i < len(w.win) {
-					wl = append(wl, w.win[i]...)
-				}
-			}
-			rep.Windows = append(rep.Windows, Window{Start: (time.Duration(i) * cfg.Window).Seconds(), Requests: len(wl), Latency: percentiles(wl)})
-		}
+	if wins != nil {
+		rep.WindowSecs = cfg.Window.Seconds()
+		rep.Windows = wins.report(wallStart, elapsed)
 	}
 	return rep, nil
 }
 
 // loadIdentities gives each connection its own terminal of the profile's
-// load range (LOAD0001...) and a card of the load card range.
-func loadIdentities(p *profile.Profile, n int) ([]profile.Terminal, []profile.Card, error) {
+// load range (LOAD0001...), from the offset on, and a card of the load
+// card range.
+func loadIdentities(p *profile.Profile, offset, n int) ([]profile.Terminal, []profile.Card, error) {
 	var terms []profile.Terminal
 	for _, t := range p.Terminals {
 		if strings.HasPrefix(t.ID, "LOAD") {
 			terms = append(terms, t)
 		}
 	}
-	if len(terms) < n {
-		return nil, nil, fmt.Errorf("the profile has %d load terminals (LOAD0001...) for %d connections; add a terminal range with count: %d", len(terms), n, n)
+	if len(terms) == 0 {
+		return nil, nil, fmt.Errorf("the profile has no load terminals (LOAD0001...) for %d connections; add a terminal range with count: %d", n, n)
+	}
+	if offset < 0 {
+		return nil, nil, fmt.Errorf("terminal offset %d is negative; the profile's load terminals are %s-%s (%d)", offset, terms[0].ID, terms[len(terms)-1].ID, len(terms))
+	}
+	if offset+n > len(terms) {
+		return nil, nil, fmt.Errorf("terminal offset %d + %d connections needs %d load terminals; the profile has %d load terminals, %s-%s: use an offset of at most %d for %d connections, or add a terminal range with count: %d",
+			offset, n, offset+n, len(terms), terms[0].ID, terms[len(terms)-1].ID, max(len(terms)-n, 0), n, offset+n)
 	}
 	var cards []profile.Card
 	for _, c := range p.Cards {
@@ -301,24 +325,29 @@ func loadIdentities(p *profile.Profile, n int) ([]profile.Terminal, []profile.Ca
 	if len(cards) == 0 {
 		return nil, nil, errors.New("the profile has no load cards (alias load-0001...)")
 	}
-	return terms[:n], cards, nil
+	return terms[offset : offset+n], cards, nil
 }
 
-func percentiles(lat []int32) Latency {
-	if len(lat) == 0 {
-		return Latency{}
+// CheckTerminals says whether the profile (nil: the embedded one) has the
+// load terminals and cards that n connections from offset on need: the
+// error Run would give, before anything starts.
+func CheckTerminals(p *profile.Profile, offset, n int) error {
+	if p == nil {
+		p = profile.Default()
 	}
-	slices.Sort(lat)
-	at := func(q float64) float64 {
-		i := int(q * float64(len(lat)-1))
-		return float64(lat[i]) / 1000
-	}
-	return Latency{P50: at(0.50), P90: at(0.90), P99: at(0.99), P999: at(0.999), Max: float64(lat[len(lat)-1]) / 1000}
+	_, _, err := loadIdentities(p, offset, n)
+	return err
 }
 
 // WriteText prints the report for a person.
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "host %s, %d connections", r.Host, r.Conns)
+	if r.Terminals != "" {
+		fmt.Fprintf(w, " (%s)", r.Terminals)
+	}
+	if r.Generators > 1 {
+		fmt.Fprintf(w, ", %d generators merged", r.Generators)
+	}
 	if r.Rate > 0 {
 		fmt.Fprintf(w, ", open loop at %.0f/s", r.Rate)
 	} else {
@@ -346,17 +375,17 @@ func (r *Report) WriteText(w io.Writer) {
 }
 
 type worker struct {
-	cfg   *Config
-	term  profile.Terminal
-	card  profile.Card
-	rng   *rand.Rand
-	conn  *client
-	stan  int
-	last  *iso8583.Message // the last approved sale, for voids and reversals
-	lat   []int32          // microseconds
-	win   [][]int32        // the same, by window of Config.Window
-	codes map[string]int
-	errs  map[string]int
+	cfg    *Config
+	term   profile.Terminal
+	card   profile.Card
+	rng    *rand.Rand
+	conn   *client
+	stan   int
+	last   *iso8583.Message // the last approved sale, for voids and reversals
+	all    *tally           // the whole run
+	wins   *windows         // the run's windows, nil without Config.Window
+	win    *tally           // the window being sent in
+	winIdx int
 }
 
 func (w *worker) connect(ctx context.Context) error {
@@ -496,24 +525,16 @@ func (w *worker) run(ctx context.Context, start time.Time, issued, requests, app
 		resp, err := w.conn.Send(m)
 		lat := time.Since(intended)
 		requests.Add(1)
-		us := int32(min(lat.Microseconds(), 1<<31-1))
-		w.lat = append(w.lat, us)
-		if w.cfg.Window > 0 {
-			i := int(intended.Sub(start) / w.cfg.Window)
-			for len(w.win) <= i {
-				w.win = append(w.win, nil)
-			}
-			w.win[i] = append(w.win[i], us)
-		}
 		if err != nil {
 			errCount.Add(1)
-			w.errs[errKind(err)]++
+			w.record(start, intended, lat, "", errKind(err))
 			if errors.Is(err, errClosed) {
 				return
 			}
 			continue
 		}
 		rc, _ := resp.GetString(39)
+		w.record(start, intended, lat, rc, "")
 		if rc == iso.RCApproved {
 			approved.Add(1)
 			if mti, _ := m.GetMTI(); mti == iso.MTIFinancialRequest && (k == Sale) {
@@ -525,8 +546,6 @@ func (w *worker) run(ctx context.Context, start time.Time, issued, requests, app
 				}
 				w.last = m
 			}
-		} else {
-			w.codes[rc]++
 		}
 	}
 }
