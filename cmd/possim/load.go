@@ -29,6 +29,7 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
 	timeout := fs.Duration("timeout", 5*time.Second, "response timeout per request")
+	dialectName := fs.String("dialect", "", dialectUsage)
 	window := fs.Duration("window", 0, "also report latency per window of this length (soak runs: is p99 steady?)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -39,7 +40,14 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	if *host == "" && !*echo {
 		return usageErr("give --host ADDR, or --echo for the in-process echo host")
 	}
-	cfg := load.Config{Addr: *host, Conns: *conns, Duration: *duration, Count: *count, Rate: *rate, Seed: *seed, Timeout: *timeout, Window: *window}
+	wire, err := loadWire(*dialectName, "")
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if *echo && wire.Name != "possim87" {
+		return usageErr("--echo with --dialect %s: the echo host speaks possim87 only", wire.Name)
+	}
+	cfg := load.Config{Addr: *host, Dialect: wire, Conns: *conns, Duration: *duration, Count: *count, Rate: *rate, Seed: *seed, Timeout: *timeout, Window: *window}
 	if *profileFile != "" {
 		p, err := profile.Load(*profileFile)
 		if err != nil {

@@ -1,0 +1,197 @@
+package iso
+
+import (
+	"fmt"
+
+	"github.com/moov-io/iso8583"
+	"github.com/moov-io/iso8583/encoding"
+	"github.com/moov-io/iso8583/field"
+	"github.com/moov-io/iso8583/padding"
+	"github.com/moov-io/iso8583/prefix"
+)
+
+// SpecNAC is possim's field set packed as POS networks behind a NAC pack
+// it: numeric fields as BCD (two digits a byte, an odd length padded with
+// a leading 0 nibble), variable lengths as BCD, an 8-byte binary bitmap,
+// PIN block and ICC data as raw bytes, track 2 as BCD with 0xD for '='.
+// Text fields (RRN, auth code, response code, IDs, 48, 60-63) stay ASCII.
+var SpecNAC = newBCDSpec("nac")
+
+// SpecCUP is SpecNAC as UnionPay terminals pack it: the same layout, with
+// the currency (49) as 3 ASCII characters and the private fields 60, 62
+// and 63 as LLL variables (docs/dialects.md says where possim simplifies
+// their content).
+var SpecCUP = newBCDSpec("cup")
+
+func newBCDSpec(name string) *iso8583.MessageSpec {
+	n := func(length int, desc string) field.Field {
+		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: strictBCD, Pref: prefix.BCD.Fixed})
+	}
+	nv := func(length int, desc string, pref prefix.Prefixer) field.Field {
+		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: strictBCD, Pref: pref})
+	}
+	num := func(length int, desc string) field.Field {
+		return field.NewNumeric(&field.Spec{Length: length, Description: desc, Enc: strictBCD, Pref: prefix.BCD.Fixed, Pad: padding.Left('0')})
+	}
+	an := func(length int, desc string, pref prefix.Prefixer) field.Field {
+		return field.NewString(&field.Spec{Length: length, Description: desc, Enc: encoding.ASCII, Pref: pref})
+	}
+	b := func(length int, desc string, pref prefix.Prefixer) field.Field {
+		return field.NewBinary(&field.Spec{Length: length, Description: desc, Enc: encoding.Binary, Pref: pref})
+	}
+	f := map[int]field.Field{
+		0:   n(4, "Message Type Indicator"),
+		1:   field.NewBitmap(&field.Spec{Length: 8, Description: "Bitmap", Enc: encoding.Binary, Pref: prefix.Binary.Fixed}),
+		2:   nv(19, "Primary Account Number", prefix.BCD.LL),
+		3:   n(6, "Processing Code"),
+		4:   n(12, "Transaction Amount"),
+		7:   n(10, "Transmission Date & Time"),
+		11:  n(6, "Systems Trace Audit Number (STAN)"),
+		12:  n(6, "Local Transaction Time"),
+		13:  n(4, "Local Transaction Date"),
+		14:  n(4, "Expiration Date"),
+		22:  n(3, "Point of Service Entry Mode"),
+		23:  n(3, "Card Sequence Number"),
+		25:  n(2, "Point of Service Condition Code"),
+		35:  field.NewString(&field.Spec{Length: 37, Description: "Track 2 Data", Enc: track2BCD, Pref: prefix.BCD.LL}),
+		37:  an(12, "Retrieval Reference Number", prefix.ASCII.Fixed),
+		38:  an(6, "Authorization Identification Response", prefix.ASCII.Fixed),
+		39:  an(2, "Response Code", prefix.ASCII.Fixed),
+		41:  an(8, "Card Acceptor Terminal Identification", prefix.ASCII.Fixed),
+		42:  an(15, "Card Acceptor Identification Code", prefix.ASCII.Fixed),
+		48:  an(999, "Additional Data - Private", prefix.BCD.LLL),
+		49:  n(3, "Transaction Currency Code"),
+		52:  b(8, "PIN Data", prefix.Binary.Fixed),
+		54:  an(120, "Additional Amounts", prefix.BCD.LLL),
+		55:  b(255, "ICC Data", prefix.BCD.LLL),
+		60:  an(999, "Reserved Private", prefix.BCD.LLL),
+		62:  an(999, "Reserved Private", prefix.BCD.LLL),
+		63:  an(999, "Reserved Private", prefix.BCD.LLL),
+		64:  b(8, "Message Authentication Code (MAC)", prefix.Binary.Fixed),
+		70:  n(3, "Network Management Information Code"),
+		74:  num(10, "Credits, Number"),
+		76:  num(10, "Debits, Number"),
+		86:  num(16, "Credits, Amount"),
+		88:  num(16, "Debits, Amount"),
+		90:  n(42, "Original Data Elements"),
+		95:  an(42, "Replacement Amounts", prefix.ASCII.Fixed),
+		128: b(8, "Message Authentication Code", prefix.Binary.Fixed),
+	}
+	if name == "cup" {
+		f[49] = an(3, "Transaction Currency Code", prefix.ASCII.Fixed)
+	}
+	return &iso8583.MessageSpec{Name: name, Fields: f}
+}
+
+// strictBCD is moov's BCD with the checks a host makes: a nibble above 9,
+// or a non-zero pad nibble in front of an odd number of digits, is a
+// format error rather than a digit silently made up or dropped.
+var strictBCD encoding.Encoder = bcdCodec{}
+
+type bcdCodec struct{}
+
+func (bcdCodec) Encode(src []byte) ([]byte, error) {
+	odd := len(src) % 2
+	out := make([]byte, (len(src)+1)/2)
+	for i, c := range src {
+		if c < '0' || c > '9' {
+			return nil, fmt.Errorf("BCD: character %q at %d is not a digit", c, i)
+		}
+		k := i + odd // position in the padded digit string
+		if k%2 == 0 {
+			out[k/2] = (c - '0') << 4
+		} else {
+			out[k/2] |= c - '0'
+		}
+	}
+	return out, nil
+}
+
+func (bcdCodec) Decode(src []byte, length int) ([]byte, int, error) {
+	if length < 0 {
+		return nil, 0, fmt.Errorf("BCD: negative length %d", length)
+	}
+	read := (length + 1) / 2
+	if len(src) < read {
+		return nil, 0, fmt.Errorf("BCD: %d digits need %d bytes, %d left", length, read, len(src))
+	}
+	out := make([]byte, 0, length)
+	for i, b := range src[:read] {
+		hi, lo := b>>4, b&0x0f
+		if i == 0 && length%2 == 1 {
+			if hi != 0 {
+				return nil, 0, fmt.Errorf("BCD: odd-length field (%d digits) has pad nibble %X, want 0", length, hi)
+			}
+		} else if hi > 9 {
+			return nil, 0, fmt.Errorf("BCD: nibble %X above 9 in byte %d of the field", hi, i)
+		} else {
+			out = append(out, '0'+hi)
+		}
+		if lo > 9 {
+			return nil, 0, fmt.Errorf("BCD: nibble %X above 9 in byte %d of the field", lo, i)
+		}
+		out = append(out, '0'+lo)
+	}
+	return out, read, nil
+}
+
+// track2BCD packs track 2 equivalent data (z): digits and the separator
+// '=' as nibble D, left-aligned, an odd count padded with a trailing F.
+var track2BCD encoding.Encoder = track2Codec{}
+
+type track2Codec struct{}
+
+func (track2Codec) Encode(src []byte) ([]byte, error) {
+	out := make([]byte, (len(src)+1)/2)
+	for i := range out {
+		out[i] = 0xff
+	}
+	for i, c := range src {
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c == '=' || c == 'D' || c == 'd':
+			v = 0xd
+		default:
+			return nil, fmt.Errorf("track 2: character %q at %d is neither a digit nor '='", c, i)
+		}
+		if i%2 == 0 {
+			out[i/2] = v<<4 | 0x0f
+		} else {
+			out[i/2] = out[i/2]&0xf0 | v
+		}
+	}
+	return out, nil
+}
+
+func (track2Codec) Decode(src []byte, length int) ([]byte, int, error) {
+	if length < 0 {
+		return nil, 0, fmt.Errorf("track 2: negative length %d", length)
+	}
+	read := (length + 1) / 2
+	if len(src) < read {
+		return nil, 0, fmt.Errorf("track 2: %d characters need %d bytes, %d left", length, read, len(src))
+	}
+	out := make([]byte, length)
+	for i := range out {
+		v := src[i/2] >> 4
+		if i%2 == 1 {
+			v = src[i/2] & 0x0f
+		}
+		switch {
+		case v <= 9:
+			out[i] = '0' + v
+		case v == 0xd:
+			out[i] = '='
+		default:
+			return nil, 0, fmt.Errorf("track 2: nibble %X in byte %d is neither a digit nor the separator D", v, i/2)
+		}
+	}
+	if length%2 == 1 {
+		if p := src[read-1] & 0x0f; p != 0x0f && p != 0 {
+			return nil, 0, fmt.Errorf("track 2: pad nibble %X, want F", p)
+		}
+	}
+	return out, read, nil
+}
