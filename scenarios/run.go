@@ -20,6 +20,7 @@ import (
 	"github.com/cucumber/godog"
 	"github.com/possim/possim/harness"
 	"github.com/possim/possim/profile"
+	"github.com/possim/possim/simulators/iso"
 )
 
 // Options configures a run of feature files.
@@ -58,6 +59,9 @@ type Options struct {
 	// batch, pending reversals), kept between runs so that a real host's
 	// journal never sees a STAN twice; empty: a file for this run only.
 	TerminalState string
+	// Dialect is the wire between the lab's terminal and host (nil:
+	// possim87).
+	Dialect *iso.Dialect
 }
 
 // Result summarises a run.
