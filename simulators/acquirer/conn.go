@@ -173,11 +173,11 @@ func (fr *frameReader) readFrame(r io.Reader) (*iso8583.Message, iso.Envelope, e
 		return m, env, uerr
 	}
 	if m.GetSpec() == malformedSpec {
-		return m, env, nil
+		return m, d.Fit(env), nil
 	}
 	// The envelope did not fit but the message did: answer it 30 all the
-	// same, with the reason.
-	return fr.malformed(m, err), env, nil
+	// same, with the reason, in an envelope the sender can read.
+	return fr.malformed(m, err), d.Fit(env), nil
 }
 
 // unpack unpacks a message body of the host's dialect.

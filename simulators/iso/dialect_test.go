@@ -279,4 +279,3 @@ func TestDialectFileSpecPath(t *testing.T) {
 		t.Errorf("field 11 %q", s)
 	}
 }
-

@@ -381,3 +381,18 @@ func (d *Dialect) WriteMessage(w io.Writer, m *iso8583.Message) error {
 // Offset is where the message starts in a frame: after the length
 // header, the TPDU and the application header.
 func (f *Framing) Offset() int { return f.prefixLen() }
+
+// Fit is env made to fit the dialect: a TPDU ID or application header
+// that did not fit is replaced by the dialect's own, so the answer to a
+// frame refused for its envelope is one the sender can read.
+func (d *Dialect) Fit(env Envelope) Envelope {
+	f := &d.Framing
+	out := env
+	if len(f.TPDU) > 0 && len(env.TPDU) == TPDULen && env.TPDU[0] != f.TPDU[0] {
+		out.TPDU = append([]byte{f.TPDU[0]}, env.TPDU[1:]...)
+	}
+	if len(f.Header) > 0 && d.checkHeader(env.Header) != nil {
+		out.Header = f.Header
+	}
+	return out
+}
