@@ -14,13 +14,13 @@ import (
 // it: numeric fields as BCD (two digits a byte, an odd length padded with
 // a leading 0 nibble), variable lengths as BCD, an 8-byte binary bitmap,
 // PIN block and ICC data as raw bytes, track 2 as BCD with 0xD for '='.
-// Text fields (RRN, auth code, response code, IDs, 48, 60-63) stay ASCII.
+// Text fields (RRN, auth code, response code, IDs, currency, 48, 60-63)
+// stay ASCII.
 var SpecNAC = newBCDSpec("nac")
 
-// SpecCUP is SpecNAC as UnionPay terminals pack it: the same layout, with
-// the currency (49) as 3 ASCII characters and the private fields 60, 62
-// and 63 as LLL variables (docs/dialects.md says where possim simplifies
-// their content).
+// SpecCUP is SpecNAC as UnionPay terminals pack it: the same layout, the
+// private fields 60, 62 and 63 as LLL variables (docs/dialects.md says
+// where possim simplifies their content).
 var SpecCUP = newBCDSpec("cup")
 
 func newBCDSpec(name string) *iso8583.MessageSpec {
@@ -60,7 +60,7 @@ func newBCDSpec(name string) *iso8583.MessageSpec {
 		41:  an(8, "Card Acceptor Terminal Identification", prefix.ASCII.Fixed),
 		42:  an(15, "Card Acceptor Identification Code", prefix.ASCII.Fixed),
 		48:  an(999, "Additional Data - Private", bcdLLL),
-		49:  n(3, "Transaction Currency Code"),
+		49:  an(3, "Transaction Currency Code", prefix.ASCII.Fixed), // a3 in 1987; jPOS's ISO87BPackager sends text too
 		52:  b(8, "PIN Data", prefix.Binary.Fixed),
 		54:  an(120, "Additional Amounts", bcdLLL),
 		55:  b(255, "ICC Data", bcdLLL),
@@ -76,9 +76,6 @@ func newBCDSpec(name string) *iso8583.MessageSpec {
 		90:  n(42, "Original Data Elements"),
 		95:  an(42, "Replacement Amounts", prefix.ASCII.Fixed),
 		128: b(8, "Message Authentication Code", prefix.Binary.Fixed),
-	}
-	if name == "cup" {
-		f[49] = an(3, "Transaction Currency Code", prefix.ASCII.Fixed)
 	}
 	return &iso8583.MessageSpec{Name: name, Fields: f}
 }
