@@ -279,3 +279,50 @@ func TestDialectFileSpecPath(t *testing.T) {
 		t.Errorf("field 11 %q", s)
 	}
 }
+
+// TestLengthHeaders frames and reads back a message with every length
+// header, counting itself or not, and checks the header bytes.
+func TestLengthHeaders(t *testing.T) {
+	body := []byte("0800" + "0020000000000000" + "000001") // MTI, bitmap (field 11), STAN
+	cases := []struct {
+		l      LengthHeader
+		counts bool
+		head   []byte
+	}{
+		{LengthBinary2, false, []byte{0x00, 0x1a}},
+		{LengthBinary2, true, []byte{0x00, 0x1c}},
+		{LengthBCD2, false, []byte{0x00, 0x26}},
+		{LengthBCD2, true, []byte{0x00, 0x28}},
+		{LengthASCII4, false, []byte("0026")},
+		{LengthASCII4, true, []byte("0030")},
+		{LengthNone, false, nil},
+	}
+	for _, c := range cases {
+		d := &Dialect{Name: "t", Spec: Spec87, Framing: Framing{Length: c.l, CountsItself: c.counts, MaxFrame: 4096}}
+		frame, err := d.AppendFrame(nil, Envelope{}, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(frame, c.head) || len(frame) != len(c.head)+len(body) {
+			t.Errorf("%s counts=%v: frame % x, want header % x", c.l, c.counts, frame, c.head)
+		}
+		if size, ok := d.FrameSize(frame); c.l != LengthNone && (!ok || size != len(frame)) {
+			t.Errorf("%s counts=%v: FrameSize %d %v, want %d", c.l, c.counts, size, ok, len(frame))
+		}
+		m, err := d.ReadMessage(bytes.NewReader(frame))
+		if err != nil {
+			t.Fatalf("%s counts=%v: %v", c.l, c.counts, err)
+		}
+		if s, _ := m.GetString(11); s != "000001" {
+			t.Errorf("%s: field 11 %q", c.l, s)
+		}
+	}
+	// A length above the frame cap is refused before anything is read.
+	d := &Dialect{Name: "t", Spec: Spec87, Framing: Framing{Length: LengthASCII4, MaxFrame: 100}}
+	if _, _, _, err := d.ReadFrame(bytes.NewReader([]byte("0200xxxx"))); !errors.Is(err, ErrFrameTooLong) {
+		t.Errorf("oversize ascii4 frame: %v", err)
+	}
+	if _, _, _, err := d.ReadFrame(bytes.NewReader([]byte("02x0"))); !errors.Is(err, ErrFormat) {
+		t.Errorf("ascii4 header with a letter: %v", err)
+	}
+}
