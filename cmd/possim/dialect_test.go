@@ -85,13 +85,16 @@ func (p *tap) streams() (up, down []byte) {
 	return bytes.Clone(p.up.Bytes()), bytes.Clone(p.down.Bytes())
 }
 
-// startDialectHost runs possim host --dialect d with a fault file that
-// drops the sale of 2.00, and returns its address.
-func startDialectHost(t *testing.T, dialect string) string {
+// dropTwo is a fault file that drops the answer to the sale of 2.00.
+const dropTwo = "faults:\n  - name: lost answer\n    match: {mti: \"0200\", amount: \"2.00\"}\n    action: drop\n"
+
+// startDialectHost runs possim host --dialect d with the given fault file
+// content, and returns its address.
+func startDialectHost(t *testing.T, dialect, faultFile string) string {
 	t.Helper()
 	dir := t.TempDir()
 	faults := filepath.Join(dir, "faults.yaml")
-	if err := os.WriteFile(faults, []byte("faults:\n  - name: lost answer\n    match: {mti: \"0200\", amount: \"2.00\"}\n    action: drop\n"), 0o600); err != nil {
+	if err := os.WriteFile(faults, []byte(faultFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -121,7 +124,7 @@ func startDialectHost(t *testing.T, dialect string) string {
 func TestTerminalHostDialects(t *testing.T) {
 	for _, name := range []string{"nac", "cup"} {
 		t.Run(name, func(t *testing.T) {
-			p := startTap(t, startDialectHost(t, name))
+			p := startTap(t, startDialectHost(t, name, dropTwo))
 			host := p.ln.Addr().String()
 			state := filepath.Join(t.TempDir(), "term.json")
 			run := func(args ...string) (int, string) {
@@ -350,4 +353,23 @@ func indepDecode(frame []byte, cup bool) (*indepMsg, error) {
 		return nil, fmt.Errorf("%d bytes after the last field", len(frame)-p)
 	}
 	return m, nil
+}
+
+// TestLoadDialect: possim load speaks the host's dialect; every request
+// of a short run is answered and none fails on the wire.
+func TestLoadDialect(t *testing.T) {
+	host := startDialectHost(t, "cup", "faults: []\n")
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"load", "--host", host, "--dialect", "cup", "--conns", "2", "--count", "40", "--json"},
+		&Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	var rep struct {
+		Requests int64 `json:"requests"`
+		Errors   int64 `json:"errors"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || code != 0 {
+		t.Fatalf("possim load --dialect cup: exit %d %v\n%s%s", code, err, out.String(), errb.String())
+	}
+	if rep.Requests < 40 || rep.Errors != 0 {
+		t.Errorf("load over cup: %d requests, %d errors\n%s", rep.Requests, rep.Errors, out.String())
+	}
 }
