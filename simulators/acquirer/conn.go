@@ -134,9 +134,12 @@ type frameReader struct {
 	d    *iso.Dialect // nil: possim87 framing around spec
 }
 
+// dialect is the reader's wire. New always sets d; a reader made without
+// it (tests) gets possim87 around its spec, built anew each time because
+// the reader is shared by every connection and must not be written to.
 func (fr *frameReader) dialect() *iso.Dialect {
 	if fr.d == nil {
-		fr.d = iso.WithSpec(fr.spec)
+		return iso.WithSpec(fr.spec)
 	}
 	return fr.d
 }

@@ -188,11 +188,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			return nil, fmt.Errorf("acquirer: %w", err)
 		}
 	}
-	h.reader = &frameReader{spec: h.spec, d: cfg.Dialect}
-	if cfg.Dialect != nil {
-		h.spec = cfg.Dialect.Spec
-		h.reader.spec = h.spec
+	d := cfg.Dialect
+	if d == nil {
+		d = iso.WithSpec(h.spec)
 	}
+	h.spec = d.Spec
+	h.reader = &frameReader{spec: h.spec, d: d}
 	if err := h.registerMerchants(ctx, cfg.Profile); err != nil {
 		return nil, err
 	}
