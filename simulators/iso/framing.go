@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/moov-io/iso8583"
@@ -305,6 +306,8 @@ func (d *Dialect) AppendFrame(dst []byte, env Envelope, packed []byte) ([]byte, 
 	if n+f.Length.size() > f.MaxFrame {
 		return nil, fmt.Errorf("%s: frame of %d bytes above the limit of %d", d.Name, n+f.Length.size(), f.MaxFrame)
 	}
+	// One allocation for the whole frame, as the host writes one per answer.
+	dst = slices.Grow(dst, f.Length.size()+n)
 	dst, err := f.Length.appendLength(dst, n, f.CountsItself)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Name, err)
