@@ -25,7 +25,7 @@ type Dialect struct {
 // Possim87 is the default dialect: the possim87 spec behind a 2-byte
 // binary length header, nothing else.
 func Possim87() *Dialect {
-	return &Dialect{Name: "possim87", Spec: Spec87, Framing: Framing{Length: LengthBinary2, MaxFrame: MaxMessageLength}}
+	return &Dialect{Name: "possim87", Spec: Spec87, Framing: Framing{Length: LengthBinary2, MaxFrame: MaxMessageLength + 2}}
 }
 
 // WithSpec is the possim87 framing around another spec (the --spec

@@ -326,3 +326,31 @@ func TestLengthHeaders(t *testing.T) {
 		t.Errorf("ascii4 header with a letter: %v", err)
 	}
 }
+
+// TestPossim87Limit: the default dialect takes a message of up to
+// MaxMessageLength bytes and refuses one byte more, as before dialects.
+func TestPossim87Limit(t *testing.T) {
+	for _, d := range []*Dialect{Possim87(), mustDialect(t, "possim87")} {
+		ok := append([]byte{MaxMessageLength >> 8, MaxMessageLength & 0xff}, make([]byte, MaxMessageLength)...)
+		if _, _, _, err := d.ReadFrame(bytes.NewReader(ok)); err != nil {
+			t.Errorf("%d-byte message: %v", MaxMessageLength, err)
+		}
+		over := []byte{(MaxMessageLength + 1) >> 8, (MaxMessageLength + 1) & 0xff}
+		if _, _, _, err := d.ReadFrame(bytes.NewReader(over)); !errors.Is(err, ErrFrameTooLong) {
+			t.Errorf("%d-byte message: %v, want ErrFrameTooLong", MaxMessageLength+1, err)
+		}
+	}
+}
+
+// TestDialectJSON: a dialect file in JSON reads like its YAML, and its
+// mistakes have lines too.
+func TestDialectJSON(t *testing.T) {
+	d, err := ParseDialect([]byte(`{"name": "j", "spec": "nac", "length": "bcd2", "tpdu": "6000070000"}`), "d.json", "")
+	if err != nil || d.Framing.Length != LengthBCD2 || !bytes.Equal(d.Framing.TPDU, []byte{0x60, 0, 7, 0, 0}) {
+		t.Fatalf("JSON dialect: %+v %v", d, err)
+	}
+	_, err = ParseDialect([]byte("{\n  \"spec\": \"nac\",\n  \"length\": \"bcd2\",\n  \"tpdu\": \"60\"\n}"), "d.json", "")
+	if err == nil || !strings.HasPrefix(err.Error(), "d.json:4: tpdu") {
+		t.Errorf("JSON mistake: %v, want d.json:4", err)
+	}
+}

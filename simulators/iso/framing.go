@@ -147,7 +147,7 @@ func (d *Dialect) readLength(r io.Reader) (int, error) {
 		n -= f.Length.size()
 	}
 	if n > f.MaxFrame-f.Length.size() {
-		return 0, fmt.Errorf("length header says %d bytes (limit %d): %w", n, f.MaxFrame, ErrFrameTooLong)
+		return 0, fmt.Errorf("length header says %d bytes (limit %d): %w", n, f.MaxFrame-f.Length.size(), ErrFrameTooLong)
 	}
 	if n == 0 {
 		return 0, ErrEmptyFrame
