@@ -235,7 +235,7 @@ func checkIndependent(t *testing.T, name string, up, down []byte) map[string]boo
 
 // indepField is one row of the field table of docs/dialects.md.
 type indepField struct {
-	kind string // n (BCD), an (ASCII), b (bytes), z (track 2 BCD)
+	kind string // n (BCD), an (ASCII), b and B (bytes), z (track 2 BCD)
 	len  int    // fixed length, or the maximum
 	ll   int    // length digits (BCD) in front, 0 for fixed
 }
@@ -309,6 +309,9 @@ func indepDecode(frame []byte, cup bool) (*indepMsg, error) {
 			continue
 		}
 		f, ok := indepTable[id]
+		if cup && id == 62 {
+			f = indepField{"B", 512, 3} // UnionPay: the session keys as bytes
+		}
 		if !ok {
 			return nil, fmt.Errorf("field %d is not in the table", id)
 		}
@@ -347,6 +350,12 @@ func indepDecode(frame []byte, cup bool) (*indepMsg, error) {
 				return nil, err
 			}
 			m.fields[id] = hex.EncodeToString(b)
+		case "B": // bytes the codec keeps as upper-case hex text
+			b, err := take(n)
+			if err != nil {
+				return nil, err
+			}
+			m.fields[id] = strings.ToUpper(hex.EncodeToString(b))
 		}
 	}
 	if p != len(frame) {

@@ -1,7 +1,9 @@
 package iso
 
 import (
+	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/moov-io/iso8583"
 	"github.com/moov-io/iso8583/encoding"
@@ -77,8 +79,53 @@ func newBCDSpec(name string) *iso8583.MessageSpec {
 		95:  an(42, "Replacement Amounts", prefix.ASCII.Fixed),
 		128: b(8, "Message Authentication Code", prefix.Binary.Fixed),
 	}
+	if name == "cup" {
+		// UnionPay's 62 is b...512: on sign-on the session keys as bytes.
+		// possim's value stays the hex text the host and terminal use.
+		f[62] = field.NewString(&field.Spec{Length: 1024, Description: "Reserved Private (session keys)", Enc: hexBytes, Pref: bytesOf{bcdLLL}})
+	}
 	return &iso8583.MessageSpec{Name: name, Fields: f}
 }
+
+// hexBytes packs a hex-text value as the bytes it spells and reads them
+// back as upper-case hex: a binary field whose typed value is text.
+var hexBytes encoding.Encoder = hexBytesCodec{}
+
+type hexBytesCodec struct{}
+
+func (hexBytesCodec) Encode(src []byte) ([]byte, error) {
+	out := make([]byte, hex.DecodedLen(len(src)))
+	if _, err := hex.Decode(out, src); err != nil {
+		return nil, fmt.Errorf("binary field: %w", err)
+	}
+	return out, nil
+}
+
+func (hexBytesCodec) Decode(src []byte, length int) ([]byte, int, error) {
+	n := length / 2
+	if length%2 != 0 || n > len(src) {
+		return nil, 0, fmt.Errorf("binary field: %d hex characters need %d bytes, %d left", length, (length+1)/2, len(src))
+	}
+	return []byte(strings.ToUpper(hex.EncodeToString(src[:n]))), n, nil
+}
+
+// bytesOf is a length prefix that counts bytes on the wire for a value
+// held as hex text (two characters a byte).
+type bytesOf struct{ p prefix.Prefixer }
+
+func (b bytesOf) EncodeLength(maxLen, length int) ([]byte, error) {
+	if length%2 != 0 {
+		return nil, fmt.Errorf("binary field: odd number (%d) of hex characters", length)
+	}
+	return b.p.EncodeLength(maxLen/2, length/2)
+}
+
+func (b bytesOf) DecodeLength(maxLen int, data []byte) (int, int, error) {
+	n, read, err := b.p.DecodeLength(maxLen/2, data)
+	return 2 * n, read, err
+}
+
+func (b bytesOf) Inspect() string { return b.p.Inspect() }
 
 // strictBCD is moov's BCD with the checks a host makes: a nibble above 9,
 // or a non-zero pad nibble in front of an odd number of digits, is a
