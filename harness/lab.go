@@ -16,6 +16,7 @@ import (
 
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
+	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/simulators/ledger"
 	"github.com/possim/possim/simulators/terminal"
 	"github.com/possim/possim/virtualdevices/cardreader"
@@ -80,6 +81,8 @@ type Config struct {
 	// lab's terminal must go on where the last one stopped, as a real one
 	// does, or its STANs repeat and the host answers 94.
 	TerminalStore terminal.Store
+	// Dialect is the wire between terminal and host (nil: possim87).
+	Dialect *iso.Dialect
 	// Settle, when set, is called after each device is attached; under
 	// synctest it is synctest.Wait, so the devices start in a fixed order
 	// and a seed gives the same timeline every run.
@@ -168,6 +171,7 @@ func New(ctx context.Context, cfg Config) (lab *Lab, err error) {
 	t, err := terminal.New(terminal.Config{
 		Profile:         cfg.Profile,
 		Dial:            l.Link.Dial,
+		Dialect:         cfg.Dialect,
 		Printer:         drivers.printer,
 		Reader:          drivers.reader,
 		PINPad:          drivers.pinpad,
@@ -187,6 +191,14 @@ func New(ctx context.Context, cfg Config) (lab *Lab, err error) {
 	l.Terminal = t
 	l.closers = append(l.closers, t.Close)
 	return l, nil
+}
+
+// Dialect is the wire between the lab's terminal and host.
+func (l *Lab) Dialect() *iso.Dialect {
+	if l.cfg.Dialect == nil {
+		return iso.Possim87()
+	}
+	return l.cfg.Dialect
 }
 
 func (l *Lab) startHost(ctx context.Context) error {
@@ -213,6 +225,7 @@ func (l *Lab) startHost(ctx context.Context) error {
 			Now:           cfg.Now,
 			Rand:          rand.New(rand.NewPCG(cfg.Seed, 1)),
 			RequireSignOn: cfg.RequireSignOn,
+			Dialect:       cfg.Dialect,
 		})
 		if err != nil {
 			return fmt.Errorf("lab: host: %w", err)

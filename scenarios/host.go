@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"strconv"
@@ -639,8 +638,10 @@ func (t *testTerminal) exchange(ctx context.Context, w *World, v any) (*iso8583.
 		mine.Close()
 		return nil, fmt.Errorf("test terminal %s: the host refused the connection: %w", t.tid, err)
 	}
-	c, err := connection.NewFrom(mine, iso.Spec87, iso.ReadLength, iso.WriteLength,
-		connection.SendTimeout(w.D(30*time.Second)), connection.IdleTime(24*time.Hour), connection.ReadTimeout(24*time.Hour))
+	d := w.Lab.Dialect()
+	c, err := connection.NewFrom(mine, d.Spec, iso.ReadLength, iso.WriteLength,
+		connection.SendTimeout(w.D(30*time.Second)), connection.IdleTime(24*time.Hour), connection.ReadTimeout(24*time.Hour),
+		connection.SetMessageReader(d), connection.SetMessageWriter(d))
 	if err != nil {
 		mine.Close()
 		return nil, err
@@ -676,19 +677,20 @@ func (t *testTerminal) sendRaw(w *World, frame []byte) error {
 	}
 	mine.SetDeadline(time.Now().Add(w.D(30 * time.Second)))
 	w.Lab.Recorder.Add(harness.Event{Source: "test-terminal", Kind: "frame_out", Text: fmt.Sprintf("%d bytes, malformed", len(frame))})
-	if _, err := mine.Write(iso.Frame(frame)); err != nil {
+	d := w.Lab.Dialect()
+	framed, err := d.AppendFrame(nil, iso.Envelope{}, frame)
+	if err != nil {
+		return fmt.Errorf("test terminal %s: %w", t.tid, err)
+	}
+	if _, err := mine.Write(framed); err != nil {
 		return fmt.Errorf("test terminal %s: writing the frame: %w", t.tid, err)
 	}
-	n, err := iso.ReadLength(mine)
+	_, body, off, err := d.ReadFrame(mine)
 	if err != nil {
 		return fmt.Errorf("test terminal %s: no answer to the malformed frame: %w", t.tid, err)
 	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(mine, body); err != nil {
-		return fmt.Errorf("test terminal %s: reading the answer: %w", t.tid, err)
-	}
-	resp := iso8583.NewMessage(iso.Spec87)
-	if err := resp.Unpack(body); err != nil {
+	resp, err := d.Unpack(body, off)
+	if err != nil {
 		return fmt.Errorf("test terminal %s: the host's answer does not unpack: %w", t.tid, err)
 	}
 	rmti, _ := resp.GetMTI()
@@ -882,6 +884,9 @@ func rawSteps() []Step {
 				f := t.sale(w, 1000, w.Profile.Cards[0].PAN)
 				m, err := iso.NewMessage(&f)
 				if err != nil {
+					return err
+				}
+				if m, err = w.Lab.Dialect().Convert(m); err != nil {
 					return err
 				}
 				packed, err := m.Pack()

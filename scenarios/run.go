@@ -20,6 +20,7 @@ import (
 	"github.com/cucumber/godog"
 	"github.com/possim/possim/harness"
 	"github.com/possim/possim/profile"
+	"github.com/possim/possim/simulators/iso"
 )
 
 // Options configures a run of feature files.
@@ -62,6 +63,10 @@ type Options struct {
 	// certify, set by RunCertify, runs the plan's steps against its host
 	// instead of the lab's; other runs leave the @certify plan out.
 	certify *certifySession
+
+	// Dialect is the wire between the lab's terminal and host (nil:
+	// possim87).
+	Dialect *iso.Dialect
 }
 
 // Result summarises a run.

@@ -173,7 +173,7 @@ func newWorld(ctx context.Context, o *Options, sc *godog.Scenario) (*World, erro
 		HostAddr: o.HostAddr, DevicesDir: o.DevicesDir, ControlAddr: o.ControlAddr, ControlToken: o.ControlToken,
 		ResponseTimeout: timeout, Logger: o.Logger,
 		Synchronous: o.Synchronous, Start: ScenarioStart, Settle: o.Settle, PrinterPoll: w.D(time.Second),
-		CardTimeout: w.D(60 * time.Second)}
+		CardTimeout: w.D(60 * time.Second), Dialect: o.Dialect}
 	if o.HostAddr != "" {
 		// A real host keeps its journal between scenarios: real dates, and
 		// a terminal that goes on from the last scenario's STAN and batch.

@@ -20,7 +20,6 @@ import (
 	"github.com/possim/possim/harness"
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
-	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/simulators/ledger"
 	"github.com/possim/possim/simulators/trace"
 )
@@ -37,6 +36,7 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	faultsPath := fs.String("faults", "", "fault `FILE` (YAML or JSON) installed at start")
 	tracePath := fs.String("trace", "", "write a JSONL message trace to `FILE` (card data masked)")
 	specName := fs.String("spec", "possim87", "ISO 8583 spec `NAME` or moov spec file")
+	dialectName := fs.String("dialect", "", dialectUsage)
 	seed := fs.Uint64("seed", 0, "random `SEED` for RRNs, auth codes and session keys (0: from the clock)")
 	maxConns := fs.Int("max-conns", 0, "most open `N` connections; more are refused with a log line (0: the open-file limit less "+strconv.Itoa(fdHeadroom)+")")
 	idleTimeout := fs.Duration("idle-timeout", 0, "close a connection that sends nothing for this `long` (0: never)")
@@ -78,7 +78,7 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 		}
 		faults = f
 	}
-	spec, err := iso.LoadSpec(*specName)
+	wire, err := loadWire(*dialectName, *specName)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -137,7 +137,7 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 		return ledgerErr(err)
 	}
 	defer led.Close()
-	h, err := acquirer.New(ctx, acquirer.Config{Profile: prof, Ledger: led, Spec: spec, Logger: log, Trace: trace,
+	h, err := acquirer.New(ctx, acquirer.Config{Profile: prof, Ledger: led, Dialect: wire, Logger: log, Trace: trace,
 		Rand: rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)), MaxConns: conns, IdleTimeout: *idleTimeout,
 		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, RequireSignOn: *requireSignOn, Faults: faults,
 		Playback: playback, PlaybackMiss: *playbackMiss})

@@ -33,6 +33,7 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
 	timeout := fs.Duration("timeout", 5*time.Second, "response timeout per request")
+	dialectName := fs.String("dialect", "", dialectUsage)
 	window := fs.Duration("window", 0, "also report latency per window of this length (soak runs: is p99 steady?); 1s for --report and --html unless given")
 	tidOffset := fs.Int("tid-offset", 0, "skip this many load terminals: generators on several machines each take their own (--tid-offset 32: LOAD0033...)")
 	reportFile := fs.String("report", "", "write the run as JSON with its latency histogram, for possim load merge")
@@ -46,7 +47,14 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	if *host == "" && !*echo {
 		return usageErr("give --host ADDR, or --echo for the in-process echo host")
 	}
-	cfg := load.Config{Addr: *host, Conns: *conns, Duration: *duration, Count: *count, Rate: *rate, Seed: *seed, Timeout: *timeout, Window: *window,
+	wire, err := loadWire(*dialectName, "")
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if *echo && wire.Name != "possim87" {
+		return usageErr("--echo with --dialect %s: the echo host speaks possim87 only", wire.Name)
+	}
+	cfg := load.Config{Addr: *host, Dialect: wire, Conns: *conns, Duration: *duration, Count: *count, Rate: *rate, Seed: *seed, Timeout: *timeout, Window: *window,
 		TIDOffset: *tidOffset}
 	if cfg.Window == 0 && (*reportFile != "" || *htmlFile != "") {
 		cfg.Window = time.Second // for the charts; the text report does not list them

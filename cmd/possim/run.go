@@ -30,6 +30,7 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	control := fs.String("control", "", "with --devices: the control API of that possim devices (`ADDR` of its --control); the device steps act and read through it (token: POSSIM_TOKEN)")
 	profilePath := fs.String("profile", "", "lab profile (default: the embedded one)")
 	scale := fs.Float64("time-scale", 0.05, "shrink every timeout and delay by this factor (real time; 1 is faithful)")
+	dialectName := fs.String("dialect", "", dialectUsage+"; the lab's terminal and host speak it")
 	state := fs.String("state", "possim-terminal.json", "with --host: the terminal's state file (STAN, batch), kept between runs as a real terminal keeps it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -69,6 +70,13 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 			return usageErr("%v", err)
 		}
 		o.ShardIndex, o.ShardCount = i, n
+	}
+	if *dialectName != "" {
+		d, err := loadWire(*dialectName, "")
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		o.Dialect = d
 	}
 	if *profilePath != "" {
 		p, err := profile.Load(*profilePath)

@@ -50,6 +50,7 @@ commands: signon, sale, qr, void, refund, preauth, completion, settle, log, repr
 // before or after the command.
 type termFlags struct {
 	host, devices, state, spec, profile string
+	dialect                             string
 	timeout                             time.Duration
 	json, verbose                       bool
 	seed                                seedFlag
@@ -70,6 +71,7 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 	fs.BoolVar(&f.json, "json", false, "print one JSON object")
 	fs.StringVar(&f.state, "state", "possim-terminal.json", "terminal state `FILE` (STAN, batch, session, log, pending reversals, queued receipts, card counters); one per terminal ID")
 	fs.StringVar(&f.spec, "spec", "possim87", "ISO 8583 spec `NAME` or moov spec file")
+	fs.StringVar(&f.dialect, "dialect", "", dialectUsage)
 	fs.StringVar(&f.profile, "profile", "", "profile `FILE` (default: the embedded default profile)")
 	fs.BoolVar(&f.verbose, "v", false, "show every display text and message on stderr")
 	fs.Var(&f.seed, "seed", "seed `N` for the unpredictable numbers (9F37) of chip reads, to replay a run; default: fresh randomness")
@@ -115,7 +117,7 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 		}
 		prof = p
 	}
-	spec, err := iso.LoadSpec(f.spec)
+	wire, err := loadWire(f.dialect, f.spec)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -160,7 +162,7 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 	var evMu sync.Mutex
 	cfg := terminal.Config{
 		Profile:         prof,
-		Spec:            spec,
+		Dialect:         wire,
 		ResponseTimeout: f.timeout,
 		CardTimeout:     devs.cardTimeout,
 		Logger:          log,

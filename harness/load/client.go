@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"time"
 
@@ -24,14 +23,14 @@ var errClosed = errors.New("connection closed")
 type client struct {
 	nc      net.Conn
 	br      *bufio.Reader
-	spec    *iso8583.MessageSpec
+	d       *iso.Dialect
 	timeout time.Duration
 	buf     []byte
 	closed  bool
 }
 
-func newClient(nc net.Conn, spec *iso8583.MessageSpec, timeout time.Duration) *client {
-	return &client{nc: nc, br: bufio.NewReaderSize(nc, 4096), spec: spec, timeout: timeout, buf: make([]byte, 0, 512)}
+func newClient(nc net.Conn, d *iso.Dialect, timeout time.Duration) *client {
+	return &client{nc: nc, br: bufio.NewReaderSize(nc, 4096), d: d, timeout: timeout, buf: make([]byte, 0, 512)}
 }
 
 // Send writes m and waits for its answer, matched on STAN.
@@ -44,22 +43,23 @@ func (c *client) Send(m *iso8583.Message) (*iso8583.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("packing: %w", err)
 	}
-	c.buf = append(append(c.buf[:0], byte(len(packed)>>8), byte(len(packed))), packed...)
+	if c.buf, err = c.d.AppendFrame(c.buf[:0], iso.Envelope{}, packed); err != nil {
+		return nil, err
+	}
 	c.nc.SetDeadline(time.Now().Add(c.timeout))
 	if _, err := c.nc.Write(c.buf); err != nil {
 		return nil, c.fail(err)
 	}
 	for {
-		n, err := iso.ReadLength(c.br)
+		_, raw, off, err := c.d.ReadFrame(c.br)
+		if err != nil && raw == nil {
+			return nil, c.fail(err)
+		}
 		if err != nil {
-			return nil, c.fail(err)
+			return nil, fmt.Errorf("answer: %w", err)
 		}
-		raw := make([]byte, n)
-		if _, err := io.ReadFull(c.br, raw); err != nil {
-			return nil, c.fail(err)
-		}
-		resp := iso8583.NewMessage(c.spec)
-		if err := resp.Unpack(raw); err != nil {
+		resp, err := c.d.Unpack(raw, off)
+		if err != nil {
 			return nil, fmt.Errorf("unpacking: %w", err)
 		}
 		if s, _ := resp.GetString(11); s == stan {

@@ -24,7 +24,8 @@ import (
 // Config says what load to put on which host.
 type Config struct {
 	Addr     string
-	Spec     *iso8583.MessageSpec
+	Spec     *iso8583.MessageSpec // ignored when Dialect is set
+	Dialect  *iso.Dialect         // the wire; nil: possim87 around Spec
 	Profile  *profile.Profile
 	Conns    int
 	Duration time.Duration // stop after this long, or
@@ -178,9 +179,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Duration <= 0 && cfg.Count <= 0 {
 		return nil, errors.New("give a duration or a count")
 	}
-	if cfg.Spec == nil {
-		cfg.Spec = iso.Spec87
+	if cfg.Dialect == nil {
+		cfg.Dialect = iso.WithSpec(cfg.Spec)
 	}
+	cfg.Spec = cfg.Dialect.Spec
 	if cfg.Profile == nil {
 		cfg.Profile = profile.Default()
 	}
@@ -394,7 +396,7 @@ func (w *worker) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dialing host: %w", err)
 	}
-	w.conn = newClient(nc, w.cfg.Spec, w.cfg.Timeout)
+	w.conn = newClient(nc, w.cfg.Dialect, w.cfg.Timeout)
 	m := w.base(iso.MTINetworkRequest)
 	_ = m.Field(70, iso.NetSignOn)
 	_ = m.Field(60, w.term.Software)

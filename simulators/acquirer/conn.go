@@ -41,7 +41,7 @@ const maxInFlight = 32
 func (hc *hostConn) readLoop() {
 	br := bufio.NewReaderSize(hc.raw, 4096)
 	for {
-		m, err := hc.rd.ReadMessage(br)
+		m, env, err := hc.rd.ReadMessage(br)
 		if err != nil {
 			hc.close()
 			return
@@ -57,7 +57,7 @@ func (hc *hostConn) readLoop() {
 		go func() {
 			defer hc.h.wg.Done()
 			defer func() { <-hc.slots }()
-			hc.h.onMessage(hc, m)
+			hc.h.onMessage(hc, m, env.Reply())
 		}()
 	}
 }
@@ -85,16 +85,23 @@ func (hc *hostConn) write(frame []byte) error {
 	return err
 }
 
-// writeMessage packs m and writes it with its length header in one write.
-func (hc *hostConn) writeMessage(m *iso8583.Message) error {
+// writeMessage packs m and writes it framed in one write; env is the
+// envelope of the answer (the request's, TPDU swapped).
+func (hc *hostConn) writeMessage(m *iso8583.Message, env iso.Envelope) error {
 	packed, err := m.Pack()
 	if err != nil {
 		return fmt.Errorf("packing response: %w", err)
 	}
-	if len(packed) > 0xffff {
-		return fmt.Errorf("packed message of %d bytes does not fit the 2-byte header", len(packed))
+	return hc.writePacked(packed, env)
+}
+
+// writePacked frames a packed message in the host's dialect and writes it.
+func (hc *hostConn) writePacked(packed []byte, env iso.Envelope) error {
+	frame, err := hc.h.reader.dialect().AppendFrame(nil, env, packed)
+	if err != nil {
+		return fmt.Errorf("framing response: %w", err)
 	}
-	return hc.write(iso.Frame(packed))
+	return hc.write(frame)
 }
 
 // close closes the connection once; the reader and every handler see it.
@@ -116,13 +123,25 @@ func remoteOf(c net.Conn) string {
 // closed, since nothing can be answered.
 var errUnreadable = errors.New("frame without a readable MTI")
 
-// frameReader reads one length-prefixed frame and unpacks it. A frame that
-// does not unpack but starts with four digits becomes a "malformed" message
-// (see malformedSpec) that the host answers 30; anything else is an error
-// that closes the connection. It holds no state, so one serves every
+// frameReader reads one frame of the host's dialect and unpacks it. A
+// frame that does not unpack, or whose TPDU or header does not fit, but
+// whose MTI reads as four digits becomes a "malformed" message (see
+// malformedSpec) that the host answers 30; anything else is an error that
+// closes the connection. It holds no state, so one serves every
 // connection.
 type frameReader struct {
 	spec *iso8583.MessageSpec
+	d    *iso.Dialect // nil: possim87 framing around spec
+}
+
+// dialect is the reader's wire. New always sets d; a reader made without
+// it (tests) gets possim87 around its spec, built anew each time because
+// the reader is shared by every connection and must not be written to.
+func (fr *frameReader) dialect() *iso.Dialect {
+	if fr.d == nil {
+		return iso.WithSpec(fr.spec)
+	}
+	return fr.d
 }
 
 // malformedSpec marks messages the host must answer 30: the MTI, and the
@@ -140,20 +159,43 @@ var malformedSpec = &iso8583.MessageSpec{
 
 // ReadFrame reads and unpacks one frame from r.
 func (fr *frameReader) ReadFrame(r io.Reader) (*iso8583.Message, error) {
-	n, err := iso.ReadLength(r)
-	if err != nil {
-		return nil, fmt.Errorf("reading length header: %w", err)
-	}
-	raw := make([]byte, n)
-	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, fmt.Errorf("reading %d-byte frame: %w", n, err)
-	}
-	return fr.unpack(raw)
+	m, _, err := fr.readFrame(r)
+	return m, err
 }
 
-func (fr *frameReader) unpack(raw []byte) (m *iso8583.Message, err error) {
-	m = iso8583.NewMessage(fr.spec)
-	uerr := safeUnpack(m, raw)
+// readFrame reads one frame and returns its message and envelope.
+func (fr *frameReader) readFrame(r io.Reader) (*iso8583.Message, iso.Envelope, error) {
+	d := fr.dialect()
+	env, body, off, err := d.ReadFrame(r)
+	if err != nil && (body == nil || !isFrameError(err)) {
+		return nil, env, fmt.Errorf("reading frame: %w", err)
+	}
+	m, uerr := fr.unpackAt(body, off)
+	if err == nil || uerr != nil {
+		return m, env, uerr
+	}
+	if m.GetSpec() == malformedSpec {
+		return m, d.Fit(env), nil
+	}
+	// The envelope did not fit but the message did: answer it 30 all the
+	// same, with the reason, in an envelope the sender can read.
+	return fr.malformed(m, err), d.Fit(env), nil
+}
+
+// isFrameError is apart so that its target escapes only on the error
+// path: declared in readFrame it cost an allocation per frame.
+func isFrameError(err error) bool {
+	var fe *iso.FrameError
+	return errors.As(err, &fe)
+}
+
+// unpack unpacks a message body of the host's dialect.
+func (fr *frameReader) unpack(raw []byte) (*iso8583.Message, error) {
+	return fr.unpackAt(raw, fr.dialect().Framing.Offset())
+}
+
+func (fr *frameReader) unpackAt(raw []byte, off int) (*iso8583.Message, error) {
+	m, uerr := fr.dialect().Unpack(raw, off)
 	if uerr == nil {
 		// A frame can unpack with letters for an MTI (the spec reads it as
 		// text): nothing can be answered to it, so it is unreadable too.
@@ -162,36 +204,40 @@ func (fr *frameReader) unpack(raw []byte) (m *iso8583.Message, err error) {
 		}
 		return m, nil
 	}
-	if len(raw) < 4 || !digits(string(raw[:4])) {
+	if mti := safeMTI(m); len(mti) != 4 || !digits(mti) {
 		return nil, fmt.Errorf("%w (%d bytes): %v", errUnreadable, len(raw), uerr)
 	}
+	return fr.malformed(m, uerr), nil
+}
+
+// malformed is the marker message for a frame the host answers 30: the
+// MTI, and the STAN and terminal ID when they could be read before
+// unpacking failed, so the terminal can match the answer.
+func (fr *frameReader) malformed(m *iso8583.Message, why error) *iso8583.Message {
 	bad := iso8583.NewMessage(malformedSpec)
-	bad.MTI(string(raw[:4]))
-	// Fields unpacked before the failure are still in m: keep the STAN and
-	// TID so the terminal can match the 30.
+	bad.MTI(safeMTI(m))
 	if s := safeGet(m, 11); len(s) == 6 && digits(s) {
 		bad.Field(11, s)
 	}
 	if s := safeGet(m, 41); len(s) == 8 {
 		bad.Field(41, s)
 	}
-	msg := uerr.Error()
+	msg := why.Error()
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}
 	bad.Field(48, msg)
-	return bad, nil
+	return bad
 }
 
-// safeUnpack turns a panic in a field decoder into an error: a hostile frame
-// must never take the host down.
-func safeUnpack(m *iso8583.Message, raw []byte) (err error) {
+func safeMTI(m *iso8583.Message) (s string) {
 	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("unpacking: %v", r)
+		if recover() != nil {
+			s = ""
 		}
 	}()
-	return m.Unpack(raw)
+	s, _ = m.GetMTI()
+	return s
 }
 
 func safeGet(m *iso8583.Message, id int) (s string) {
@@ -222,7 +268,7 @@ type connReader struct {
 	deadline bool // a read deadline is set on the connection
 }
 
-func (cr *connReader) ReadMessage(r io.Reader) (*iso8583.Message, error) {
+func (cr *connReader) ReadMessage(r io.Reader) (*iso8583.Message, iso.Envelope, error) {
 	h, raw := cr.h, cr.hc.raw
 	if h.cfg.IdleTimeout > 0 {
 		raw.SetReadDeadline(time.Now().Add(h.cfg.IdleTimeout))
@@ -237,23 +283,23 @@ func (cr *connReader) ReadMessage(r io.Reader) (*iso8583.Message, error) {
 		// the rest, header included, ReadTimeout to arrive: a client that
 		// sends half a header is closed like one that sends half a frame.
 		if _, err := br.Peek(1); err != nil {
-			return nil, cr.fail(err)
+			return nil, iso.Envelope{}, cr.fail(err)
 		}
 		complete := false
-		if br.Buffered() >= 2 {
-			hdr, _ := br.Peek(2)
-			complete = br.Buffered() >= 2+(int(hdr[0])<<8|int(hdr[1]))
+		if hdr, _ := br.Peek(br.Buffered()); len(hdr) > 0 {
+			size, ok := cr.fr.dialect().FrameSize(hdr)
+			complete = ok && len(hdr) >= size
 		}
 		if !complete {
 			raw.SetReadDeadline(time.Now().Add(h.cfg.ReadTimeout))
 			cr.deadline = true
 		}
 	}
-	m, err := cr.fr.ReadFrame(r)
+	m, env, err := cr.fr.readFrame(r)
 	if err != nil {
-		return nil, cr.fail(err)
+		return nil, env, cr.fail(err)
 	}
-	return m, nil
+	return m, env, nil
 }
 
 func (cr *connReader) fail(err error) error {

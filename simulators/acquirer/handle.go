@@ -20,7 +20,8 @@ type req struct {
 	pan, expiry                               string
 	amount                                    int64
 	amountOK                                  bool
-	why                                       string // why the host answered as it did, when not the code's meaning
+	why                                       string       // why the host answered as it did, when not the code's meaning
+	env                                       iso.Envelope // the answer's TPDU and header
 	key                                       ledger.Key
 	now                                       time.Time
 }
@@ -118,7 +119,7 @@ func (r *req) has(ids ...int) bool {
 
 // onMessage handles one inbound message on a goroutine of its own (see
 // readLoop), so messages are handled concurrently.
-func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
+func (h *Host) onMessage(hc *hostConn, m *iso8583.Message, env iso.Envelope) {
 	select {
 	case <-h.done:
 		return
@@ -127,7 +128,7 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 	h.msgSeen.Add(1)
 	mti, _ := m.GetMTI()
 	if m.GetSpec() == malformedSpec {
-		h.malformed(hc, m, mti)
+		h.malformed(hc, m, mti, env)
 		return
 	}
 	// The reader closed the connection on a non-numeric MTI (frameReader).
@@ -136,6 +137,7 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 		return
 	}
 	r := h.parse(m, mti)
+	r.env = env
 	h.countIn(mti)
 	h.emit("in", hc, m, mti, "")
 	if h.MaintenanceMode() == MaintenanceRespond {
@@ -186,7 +188,7 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message) {
 }
 
 // malformed answers a frame that did not unpack but whose MTI could be read.
-func (h *Host) malformed(hc *hostConn, m *iso8583.Message, mti string) {
+func (h *Host) malformed(hc *hostConn, m *iso8583.Message, mti string, env iso.Envelope) {
 	h.countBad(false)
 	why, _ := m.GetString(48)
 	m.UnsetField(48) // the reason travels in the note, not as a field 48
@@ -205,7 +207,7 @@ func (h *Host) malformed(hc *hostConn, m *iso8583.Message, mti string) {
 	resp.Field(39, iso.RCFormatError)
 	stan, _ := m.GetString(11)
 	tid, _ := m.GetString(41)
-	h.send(hc, &req{m: m, mti: mti, stan: stan, tid: tid, why: "frame does not unpack: " + why}, resp, nil)
+	h.send(hc, &req{m: m, mti: mti, stan: stan, tid: tid, why: "frame does not unpack: " + why, env: env}, resp, nil)
 }
 
 // dispatch decides a request and returns the response to send.

@@ -23,8 +23,10 @@ import (
 type Config struct {
 	Profile *profile.Profile
 	Ledger  *ledger.Ledger
-	Spec    *iso8583.MessageSpec // nil: iso.Spec87
-	Logger  *slog.Logger         // nil: discard
+	Spec    *iso8583.MessageSpec // nil: iso.Spec87; ignored when Dialect is set
+	// Dialect is the wire: spec and framing; nil: possim87 around Spec.
+	Dialect *iso.Dialect
+	Logger  *slog.Logger // nil: discard
 	// Trace, when set, receives one JSON line per message in and out, card
 	// data masked (see docs/host.md).
 	Trace io.Writer
@@ -192,7 +194,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			return nil, fmt.Errorf("acquirer: %w", err)
 		}
 	}
-	h.reader = &frameReader{spec: h.spec}
+	d := cfg.Dialect
+	if d == nil {
+		d = iso.WithSpec(h.spec)
+	}
+	h.spec = d.Spec
+	h.reader = &frameReader{spec: h.spec, d: d}
 	if err := h.registerMerchants(ctx, cfg.Profile); err != nil {
 		return nil, err
 	}

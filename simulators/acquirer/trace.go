@@ -130,13 +130,13 @@ func (h *Host) logDecision(hc *hostConn, r *req, resp *iso8583.Message, p *Fault
 }
 
 // reply sends resp on hc and records it.
-func (h *Host) reply(hc *hostConn, resp *iso8583.Message, note string) {
+func (h *Host) reply(hc *hostConn, env iso.Envelope, resp *iso8583.Message, note string) {
 	mti, _ := resp.GetMTI()
 	code, _ := resp.GetString(39)
 	// Recorded before it is written, so whoever reads the answer finds it
 	// on the trace already.
 	h.emit("out", hc, resp, mti, note)
-	if err := hc.writeMessage(resp); err != nil {
+	if err := hc.writeMessage(resp, env); err != nil {
 		h.warn.Warn("send", "sending response failed", "remote", hc.remote, "mti", mti, "err", err)
 		return
 	}
@@ -149,7 +149,7 @@ func (h *Host) send(hc *hostConn, r *req, resp *iso8583.Message, p *Fault) {
 		h.logDecision(hc, r, resp, p)
 	}
 	if p == nil {
-		h.reply(hc, resp, "")
+		h.reply(hc, r.env, resp, "")
 		return
 	}
 	if p.Delay > 0 {
@@ -189,12 +189,12 @@ func (h *Host) send(hc *hostConn, r *req, resp *iso8583.Message, p *Fault) {
 			packed[i] = 'Z' // a bitmap that is not hex: the terminal cannot unpack it
 		}
 		h.emit("out", hc, resp, iso.ResponseMTI(r.mti), note)
-		if err := hc.write(iso.Frame(packed)); err != nil {
+		if err := hc.writePacked(packed, r.env); err != nil {
 			h.log.Warn("sending garbled response failed", "remote", hc.remote, "err", err)
 		}
 		return
 	case ActDuplicate:
-		h.reply(hc, resp, note+" (first)")
+		h.reply(hc, r.env, resp, note+" (first)")
 		// The copy follows a moment later, as a retransmitted answer does;
 		// in virtual time that also fixes the order of the two on the
 		// timeline.
@@ -207,5 +207,5 @@ func (h *Host) send(hc *hostConn, r *req, resp *iso8583.Message, p *Fault) {
 		}
 		note += " (second)"
 	}
-	h.reply(hc, resp, note)
+	h.reply(hc, r.env, resp, note)
 }

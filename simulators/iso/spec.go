@@ -111,8 +111,12 @@ func SpecByName(name string) (*iso8583.MessageSpec, error) {
 		return specs.Spec87ASCII, nil
 	case "spec87hex":
 		return specs.Spec87Hex, nil
+	case "nac":
+		return SpecNAC, nil
+	case "cup":
+		return SpecCUP, nil
 	}
-	return nil, fmt.Errorf("unknown spec %q; built-in specs: possim87, spec87ascii, spec87hex, or a path to a moov JSON/YAML spec file", name)
+	return nil, fmt.Errorf("unknown spec %q; built-in specs: possim87, nac, cup, spec87ascii, spec87hex, or a path to a moov JSON/YAML spec file", name)
 }
 
 // LoadSpec returns a built-in spec by name, or reads a moov-io spec file

@@ -156,11 +156,14 @@ func (c *capture) wait() error {
 // preferences stay at their defaults (ASCII digits, binary as hex
 // characters), which is possim87. PDML rather than JSON: it keeps each
 // field's position in the captured bytes, which 86-89 need.
-func tsharkArgs(pcap string, port int) []string {
-	return []string{"-r", pcap,
+func tsharkArgs(pcap string, port int, prefs ...string) []string {
+	args := []string{"-r", pcap,
 		"-d", fmt.Sprintf("tcp.port==%d,iso8583", port),
-		"-o", "iso8583.len_endian:Big endian",
-		"-T", "pdml"}
+		"-o", "iso8583.len_endian:Big endian"}
+	for _, p := range prefs {
+		args = append(args, "-o", p)
+	}
+	return append(args, "-T", "pdml")
 }
 
 // n16Misread lists the fields Wireshark's ISO 8583-1987 table gets wrong
@@ -181,8 +184,9 @@ type dissection struct {
 
 // dissect decodes the capture with Wireshark's ISO 8583 dissector and
 // returns one view per message found.
-func dissect(ctx context.Context, tshark, pcap string, port int) ([]dissection, error) {
-	cmd := exec.CommandContext(ctx, tshark, tsharkArgs(pcap, port)...)
+// prefs are more dissector preferences (name:value), for other dialects.
+func dissect(ctx context.Context, tshark, pcap string, port int, prefs ...string) ([]dissection, error) {
+	cmd := exec.CommandContext(ctx, tshark, tsharkArgs(pcap, port, prefs...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -37,6 +37,9 @@ func (t *Terminal) connect(ctx context.Context) error {
 		connection.ReadTimeout(24*time.Hour),
 		connection.InboundMessageHandler(t.unexpected),
 		connection.ErrorHandler(func(err error) { t.log.Debug("host link", "err", err) }),
+		// The dialect frames and unpacks: length header, TPDU, header.
+		connection.SetMessageReader(t.cfg.Dialect),
+		connection.SetMessageWriter(t.cfg.Dialect),
 	)
 	if err != nil {
 		_ = nc.Close()

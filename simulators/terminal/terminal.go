@@ -87,8 +87,12 @@ type Config struct {
 	// Dial opens the link to the host: net.Dial to an address when wired,
 	// one end of an in-memory pipe when virtual.
 	Dial func(ctx context.Context) (net.Conn, error)
-	// Spec is the ISO 8583 spec; nil means iso.Spec87.
+	// Spec is the ISO 8583 spec; nil means iso.Spec87. Ignored when
+	// Dialect is set.
 	Spec *iso8583.MessageSpec
+	// Dialect is the wire (spec and framing, TPDU included); nil means
+	// possim87 framing around Spec.
+	Dialect *iso.Dialect
 
 	Printer Printer
 	Reader  CardReader
@@ -189,9 +193,10 @@ func New(cfg Config) (*Terminal, error) {
 	if !ok {
 		return nil, fmt.Errorf("terminal: %w: merchant %q of terminal %s is not in the profile", ErrBadRequest, term.Merchant, term.ID)
 	}
-	if cfg.Spec == nil {
-		cfg.Spec = iso.Spec87
+	if cfg.Dialect == nil {
+		cfg.Dialect = iso.WithSpec(cfg.Spec)
 	}
+	cfg.Spec = cfg.Dialect.Spec
 	if cfg.ResponseTimeout <= 0 {
 		cfg.ResponseTimeout = 30 * time.Second
 	}
