@@ -1,18 +1,16 @@
 package harness_test
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/possim/possim/harness"
+	"github.com/possim/possim/harness/browsertest"
 	"github.com/possim/possim/scenarios"
 	"github.com/possim/possim/virtualdevices/printer"
 	"github.com/possim/possim/virtualdevices/serial"
@@ -22,104 +20,15 @@ import (
 // Chromium. Without Chromium they skip, except under CI (CI=1), where a
 // missing browser is a failure: .ci/run installs it.
 
-// page is a browser tab and what its console said.
-type page struct {
-	ctx context.Context
-	mu  sync.Mutex
-	bad []string // console errors and uncaught exceptions
-}
-
-// newPage starts Chromium in a fresh profile and opens a tab. The flags
-// keep Chromium off the network: on a closed machine its background
-// connections are refused and would otherwise show up as errors.
-func newPage(t *testing.T) *page {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("chromium not found and CI is set: install chromium (.ci/run does): %v", err)
-		}
-		t.Skipf("chromium not found (%v): the browser tests need Debian's chromium package", err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	p := &page{ctx: bctx}
-	messages := chromedp.Console(bctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				p.mu.Lock()
-				p.bad = append(p.bad, m.String())
-				p.mu.Unlock()
-			}
-		}
-	}()
-	return p
-}
-
-// do runs browser actions, failing the test on error.
-func (p *page) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(p.ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-// until waits for a JavaScript expression to become true.
-func (p *page) until(t *testing.T, what, expr string) {
-	t.Helper()
-	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-		t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-	}
-}
-
-// eval returns the value of a JavaScript expression.
-func eval[T any](t *testing.T, p *page, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("evaluating %s: %v", expr, err)
-	}
-	return v
-}
-
-// noConsoleErrors fails the test for every error the page logged.
-func (p *page) noConsoleErrors(t *testing.T) {
-	t.Helper()
-	time.Sleep(200 * time.Millisecond) // let the last console events arrive; not a timing assertion
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, m := range p.bad {
-		t.Errorf("console: %s", m)
-	}
-}
-
 // TestBrowserSeesConsoleErrors: the console capture the other tests rely
 // on catches a logged error and an uncaught exception.
 func TestBrowserSeesConsoleErrors(t *testing.T) {
-	p := newPage(t)
-	p.do(t, "opening a page", chromedp.Navigate(`data:text/html,<script>console.error("logged");throw new Error("thrown")</script>`))
-	p.until(t, "the page", `document.readyState === "complete"`)
+	p := browsertest.New(t)
+	p.Do(t, "opening a page", chromedp.Navigate(`data:text/html,<script>console.error("logged");throw new Error("thrown")</script>`))
+	p.Until(t, "the page", `document.readyState === "complete"`)
 	var got string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		p.mu.Lock()
-		got = strings.Join(p.bad, "\n")
-		p.mu.Unlock()
+		got = strings.Join(p.ConsoleErrors(), "\n")
 		if strings.Contains(got, "logged") && strings.Contains(got, "thrown") {
 			break
 		}
@@ -136,7 +45,7 @@ func TestBrowserSeesConsoleErrors(t *testing.T) {
 // asked, filters by device, names ISO fields and keeps multi-line text in
 // its column.
 func TestDashboardInBrowser(t *testing.T) {
-	p := newPage(t)
+	p := browsertest.New(t)
 	rack, err := harness.NewRack(harness.RackConfig{Dir: t.TempDir(), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -149,23 +58,23 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	defer ctl.Close()
 
-	p.do(t, "opening the dashboard", chromedp.Navigate(ctl.URL()+"/"))
-	p.until(t, "the event stream", `document.getElementById("conn").textContent === "live"`)
-	p.until(t, "the card picker", `document.getElementById("card").options.length > 0`)
-	if got := eval[string](t, p, `document.querySelector("#dev-printer [data-pill]").textContent`); got != "ready" {
+	p.Do(t, "opening the dashboard", chromedp.Navigate(ctl.URL()+"/"))
+	p.Until(t, "the event stream", `document.getElementById("conn").textContent === "live"`)
+	p.Until(t, "the card picker", `document.getElementById("card").options.length > 0`)
+	if got := browsertest.Eval[string](t, p, `document.querySelector("#dev-printer [data-pill]").textContent`); got != "ready" {
 		t.Errorf("printer card says %q, want ready", got)
 	}
 
-	p.do(t, "inserting a card", chromedp.Click(chromedp.CSS(`#dev-cardreader button[data-act="insert"]`)))
-	p.until(t, "the card reader's card", `document.querySelector("#dev-cardreader [data-state]").textContent.startsWith("card inserted")`)
-	state := eval[string](t, p, `document.querySelector("#dev-cardreader").textContent`)
+	p.Do(t, "inserting a card", chromedp.Click(chromedp.CSS(`#dev-cardreader button[data-act="insert"]`)))
+	p.Until(t, "the card reader's card", `document.querySelector("#dev-cardreader [data-state]").textContent.startsWith("card inserted")`)
+	state := browsertest.Eval[string](t, p, `document.querySelector("#dev-cardreader").textContent`)
 	if !strings.Contains(state, "******") {
 		t.Errorf("card reader card shows no masked PAN: %q", state)
 	}
-	p.until(t, "the insert event", `[...document.querySelectorAll("#events .ev")].some(r => r.dataset.source === "cardreader" && r.dataset.kind === "insert")`)
+	p.Until(t, "the insert event", `[...document.querySelectorAll("#events .ev")].some(r => r.dataset.source === "cardreader" && r.dataset.kind === "insert")`)
 
-	p.do(t, "opening the printer cover", chromedp.Click(chromedp.CSS(`#dev-printer button[data-act="open-cover"]`)))
-	p.until(t, "the printer card", `document.querySelector("#dev-printer [data-pill]").textContent === "cover open"`)
+	p.Do(t, "opening the printer cover", chromedp.Click(chromedp.CSS(`#dev-printer button[data-act="open-cover"]`)))
+	p.Until(t, "the printer card", `document.querySelector("#dev-printer [data-pill]").textContent === "cover open"`)
 
 	// A POS polls the printer's status through its pty.
 	port, err := serial.OpenRaw(rack.Paths()["printer"])
@@ -176,24 +85,24 @@ func TestDashboardInBrowser(t *testing.T) {
 	if _, err := printer.NewDriver(port).Status(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	p.until(t, "a status poll row", `document.querySelectorAll('#events .ev[data-poll="1"]').length > 0`)
-	if n := eval[int](t, p, `[...document.querySelectorAll('#events .ev[data-poll="1"]')].filter(r => !r.hidden).length`); n != 0 {
+	p.Until(t, "a status poll row", `document.querySelectorAll('#events .ev[data-poll="1"]').length > 0`)
+	if n := browsertest.Eval[int](t, p, `[...document.querySelectorAll('#events .ev[data-poll="1"]')].filter(r => !r.hidden).length`); n != 0 {
 		t.Errorf("%d printer polls shown by default, want none", n)
 	}
-	p.do(t, "showing polls", chromedp.Click(chromedp.ID("polls")))
-	if n := eval[int](t, p, `[...document.querySelectorAll('#events .ev[data-poll="1"]')].filter(r => !r.hidden).length`); n == 0 {
+	p.Do(t, "showing polls", chromedp.Click(chromedp.ID("polls")))
+	if n := browsertest.Eval[int](t, p, `[...document.querySelectorAll('#events .ev[data-poll="1"]')].filter(r => !r.hidden).length`); n == 0 {
 		t.Error("printer polls still hidden after ticking the toggle")
 	}
 
 	// Events from the host side: fields named, text kept in its column.
 	rack.Recorder.Add(harness.Event{Source: "terminal", Kind: "iso_in", MTI: "0210", Fields: map[string]string{"39": "00", "22": "051"}})
 	rack.Recorder.Add(harness.Event{Source: "terminal", Kind: "alert", Text: "first line\nsecond line\nthird line"})
-	p.until(t, "the ISO event", `[...document.querySelectorAll("#events .ev")].some(r => r.textContent.includes("39 response code = 00 (approved)"))`)
-	if got := eval[string](t, p, `[...document.querySelectorAll("#events .ev")].find(r => r.dataset.kind === "iso_in").textContent`); !strings.Contains(got, "22 POS entry mode = 051 (chip, PIN)") {
+	p.Until(t, "the ISO event", `[...document.querySelectorAll("#events .ev")].some(r => r.textContent.includes("39 response code = 00 (approved)"))`)
+	if got := browsertest.Eval[string](t, p, `[...document.querySelectorAll("#events .ev")].find(r => r.dataset.kind === "iso_in").textContent`); !strings.Contains(got, "22 POS entry mode = 051 (chip, PIN)") {
 		t.Errorf("ISO event row: %q", got)
 	}
-	p.until(t, "the alert", `[...document.querySelectorAll("#events .ev")].some(r => r.dataset.kind === "alert")`)
-	inColumn := eval[bool](t, p, `(() => {
+	p.Until(t, "the alert", `[...document.querySelectorAll("#events .ev")].some(r => r.dataset.kind === "alert")`)
+	inColumn := browsertest.Eval[bool](t, p, `(() => {
 		const row = [...document.querySelectorAll("#events .ev")].find(r => r.dataset.kind === "alert");
 		const msg = row.querySelector(".msg").getBoundingClientRect(), kind = row.querySelector(".kind").getBoundingClientRect();
 		const one = [...document.querySelectorAll("#events .ev")].find(r => r.dataset.kind === "insert").querySelector(".msg").getBoundingClientRect();
@@ -204,18 +113,18 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	// Filter by device: untick the card reader.
-	p.do(t, "hiding the card reader", chromedp.Click(chromedp.CSS(`#sources input[data-source="cardreader"]`)))
-	if n := eval[int](t, p, `[...document.querySelectorAll('#events .ev[data-source="cardreader"]')].filter(r => !r.hidden).length`); n != 0 {
+	p.Do(t, "hiding the card reader", chromedp.Click(chromedp.CSS(`#sources input[data-source="cardreader"]`)))
+	if n := browsertest.Eval[int](t, p, `[...document.querySelectorAll('#events .ev[data-source="cardreader"]')].filter(r => !r.hidden).length`); n != 0 {
 		t.Errorf("%d card reader events shown after unticking it", n)
 	}
-	if n := eval[int](t, p, `[...document.querySelectorAll('#events .ev[data-source="terminal"]')].filter(r => !r.hidden).length`); n != 2 {
+	if n := browsertest.Eval[int](t, p, `[...document.querySelectorAll('#events .ev[data-source="terminal"]')].filter(r => !r.hidden).length`); n != 2 {
 		t.Errorf("%d terminal events shown, want 2", n)
 	}
-	p.do(t, "filtering by kind", chromedp.SendKeys(chromedp.ID("kind"), "iso"))
-	if n := eval[int](t, p, `[...document.querySelectorAll("#events .ev")].filter(r => !r.hidden).length`); n != 1 {
+	p.Do(t, "filtering by kind", chromedp.SendKeys(chromedp.ID("kind"), "iso"))
+	if n := browsertest.Eval[int](t, p, `[...document.querySelectorAll("#events .ev")].filter(r => !r.hidden).length`); n != 1 {
 		t.Errorf("%d events shown for kind iso, want the one iso_in", n)
 	}
-	p.noConsoleErrors(t)
+	p.NoConsoleErrors(t)
 }
 
 // reportFeature is a feature of a failing scenario and an outline, next to
@@ -240,7 +149,7 @@ const reportFeature = `Feature: Report checks
 // scenarios are grouped by feature file, the search box narrows them, and
 // the failed filter leaves only the failure.
 func TestReportInBrowser(t *testing.T) {
-	p := newPage(t)
+	p := browsertest.New(t)
 	dir := t.TempDir()
 	feature := filepath.Join(dir, "report-checks.feature")
 	if err := os.WriteFile(feature, []byte(reportFeature), 0o644); err != nil {
@@ -258,41 +167,41 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatalf("%d failures, want 1:\n%s", res.Failed(), out.String())
 	}
 
-	p.do(t, "opening the report", chromedp.Navigate("file://"+report))
-	groups := eval[[]string](t, p, `[...document.querySelectorAll("details.group")].map(g => g.dataset.file)`)
+	p.Do(t, "opening the report", chromedp.Navigate("file://"+report))
+	groups := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("details.group")].map(g => g.dataset.file)`)
 	if len(groups) != 2 || !strings.HasSuffix(groups[0], "hardware-check.feature") || groups[1] != feature {
 		t.Fatalf("groups %q, want hardware-check.feature and %s", groups, feature)
 	}
-	total := eval[int](t, p, `document.querySelectorAll("details.scn").length`)
+	total := browsertest.Eval[int](t, p, `document.querySelectorAll("details.scn").length`)
 	shown := func() int {
-		return eval[int](t, p, `[...document.querySelectorAll("details.scn")].filter(s => !s.hidden && !s.closest("details.group").hidden).length`)
+		return browsertest.Eval[int](t, p, `[...document.querySelectorAll("details.scn")].filter(s => !s.hidden && !s.closest("details.group").hidden).length`)
 	}
 	if shown() != total || total < 4 {
 		t.Fatalf("%d of %d scenarios shown at first", shown(), total)
 	}
 
-	p.do(t, "searching", chromedp.SendKeys(chromedp.ID("q"), "never came"))
+	p.Do(t, "searching", chromedp.SendKeys(chromedp.ID("q"), "never came"))
 	if n := shown(); n != 1 {
 		t.Errorf("search %q shows %d scenarios, want 1", "never came", n)
 	}
-	if eval[bool](t, p, `!document.querySelector('details.group[data-file$="hardware-check.feature"]').hidden`) {
+	if browsertest.Eval[bool](t, p, `!document.querySelector('details.group[data-file$="hardware-check.feature"]').hidden`) {
 		t.Error("a group with no match stays shown")
 	}
-	eval[bool](t, p, `(q => { q.value = ""; return q.dispatchEvent(new Event("input")); })(document.getElementById("q"))`)
+	browsertest.Eval[bool](t, p, `(q => { q.value = ""; return q.dispatchEvent(new Event("input")); })(document.getElementById("q"))`)
 	if n := shown(); n != total {
 		t.Errorf("%d of %d scenarios shown after clearing the search", n, total)
 	}
 
-	p.do(t, "filtering failures", chromedp.Click(chromedp.CSS(`button[data-filter="failed"]`)))
-	statuses := eval[[]string](t, p, `[...document.querySelectorAll("details.scn")].filter(s => !s.hidden).map(s => s.dataset.status)`)
+	p.Do(t, "filtering failures", chromedp.Click(chromedp.CSS(`button[data-filter="failed"]`)))
+	statuses := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("details.scn")].filter(s => !s.hidden).map(s => s.dataset.status)`)
 	if len(statuses) != 1 || statuses[0] != "failed" {
 		t.Errorf("failed filter shows %q, want the one failure", statuses)
 	}
-	if got := eval[string](t, p, `document.getElementById("shown").textContent`); got != "1" {
+	if got := browsertest.Eval[string](t, p, `document.getElementById("shown").textContent`); got != "1" {
 		t.Errorf("shown count %q, want 1", got)
 	}
-	if got := eval[string](t, p, `[...document.querySelectorAll('details.group:last-of-type details.scn .ex')].map(e => e.textContent).join("|")`); got != "n = 0" {
+	if got := browsertest.Eval[string](t, p, `[...document.querySelectorAll('details.group:last-of-type details.scn .ex')].map(e => e.textContent).join("|")`); got != "n = 0" {
 		t.Errorf("outline row example %q, want %q", got, "n = 0")
 	}
-	p.noConsoleErrors(t)
+	p.NoConsoleErrors(t)
 }
