@@ -64,6 +64,7 @@ func newBCDSpec(name string) *iso8583.MessageSpec {
 		48:  an(999, "Additional Data - Private", bcdLLL),
 		49:  an(3, "Transaction Currency Code", prefix.ASCII.Fixed), // a3 in 1987; jPOS's ISO87BPackager sends text too
 		52:  b(8, "PIN Data", prefix.Binary.Fixed),
+		53:  n(16, "Security Related Control Information"), // the host's key change request
 		54:  an(120, "Additional Amounts", bcdLLL),
 		55:  b(255, "ICC Data", bcdLLL),
 		60:  an(999, "Reserved Private", bcdLLL),
