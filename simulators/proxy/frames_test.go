@@ -18,7 +18,7 @@ func throughFrames(data []byte, size int, h handler) []byte {
 	outc := make(chan *stream.StreamChunk, 16)
 	stub := toxics.NewToxicStub(in, outc)
 	stub.State = newFrameState()
-	go pipeFrames(stub, h)
+	go pipeFrames(stub, iso.Possim87(), h)
 	go func() {
 		for len(data) > 0 {
 			n := min(size, len(data))
@@ -51,10 +51,10 @@ func TestFramesPassThrough(t *testing.T) {
 	answer := packed(t, &iso.Financial{MTI: "0210", Amount: "000000000900", STAN: "000001", ResponseCode: "00", TerminalID: testTID})
 	all := append(append([]byte(nil), sale...), answer...)
 	var seen []string
-	h := func(frame []byte, m *iso8583.Message) []out {
-		mti, _ := m.GetMTI()
+	h := func(f *isoFrame) []out {
+		mti, _ := f.msg.GetMTI()
 		seen = append(seen, mti)
-		return pass(frame)
+		return f.pass()
 	}
 	for _, size := range []int{1, 3, 7, len(all)} {
 		seen = nil
@@ -110,7 +110,7 @@ func FuzzFrames(f *testing.F) {
 		if size < 1 || size > 64 || len(data) == 0 {
 			return
 		}
-		got := throughFrames(data, size, func(frame []byte, _ *iso8583.Message) []out { return pass(frame) })
+		got := throughFrames(data, size, func(f *isoFrame) []out { return f.pass() })
 		if !bytes.Equal(got, data) {
 			t.Fatalf("in %x, out %x", data, got)
 		}
