@@ -14,11 +14,16 @@ import (
 // throughFrames runs pipeFrames with h over data cut in chunks of size
 // and returns what came out.
 func throughFrames(data []byte, size int, h handler) []byte {
+	return throughFramesIn(iso.Possim87(), data, size, h)
+}
+
+// throughFramesIn is throughFrames in dialect d.
+func throughFramesIn(d *iso.Dialect, data []byte, size int, h handler) []byte {
 	in := make(chan *stream.StreamChunk)
 	outc := make(chan *stream.StreamChunk, 16)
 	stub := toxics.NewToxicStub(in, outc)
 	stub.State = newFrameState()
-	go pipeFrames(stub, iso.Possim87(), h)
+	go pipeFrames(stub, d, h)
 	go func() {
 		for len(data) > 0 {
 			n := min(size, len(data))
@@ -115,4 +120,54 @@ func FuzzFrames(f *testing.F) {
 			t.Fatalf("in %x, out %x", data, got)
 		}
 	})
+}
+
+// TestFramesDialect: in nac the toxics cut frames by the nac length, keep
+// each frame's own TPDU when they rewrite it, rewrite field 4 in BCD, and
+// spoil a binary bitmap so the receiver cannot unpack it.
+func TestFramesDialect(t *testing.T) {
+	d, err := iso.LoadDialect("nac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpdu := []byte{0x60, 0x00, 0x00, 0x00, 0x07}
+	frame := func(amount string) []byte {
+		m := d.NewMessage()
+		m.MTI("0210")
+		for id, v := range map[int]string{4: amount, 11: "000001", 39: "00", 41: testTID} {
+			if err := m.Field(id, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := d.AppendFrame(nil, iso.Envelope{TPDU: tpdu}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	in, want := frame("000000000900"), frame("000000000001")
+	for _, size := range []int{1, 5, len(in)} {
+		got := throughFramesIn(d, in, size, func(f *isoFrame) []out {
+			if err := f.msg.Field(4, "000000000001"); err != nil {
+				t.Fatal(err)
+			}
+			return f.repack()
+		})
+		if !bytes.Equal(got, want) {
+			t.Errorf("chunks of %d: rewritten frame\n% x\nwant\n% x", size, got, want)
+		}
+	}
+	garbled := throughFramesIn(d, in, len(in), func(f *isoFrame) []out { return []out{{data: garbleBitmap(f)}} })
+	if !bytes.Equal(garbled[:7], in[:7]) {
+		t.Errorf("garble touched the length or TPDU: % x", garbled[:7])
+	}
+	if _, body, off, err := d.ReadFrame(bytes.NewReader(garbled)); err != nil {
+		t.Fatal(err)
+	} else if _, err := d.Unpack(body, off); err == nil {
+		t.Errorf("garbled nac frame still unpacks: % x", garbled)
+	}
 }
