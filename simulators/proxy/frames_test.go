@@ -111,13 +111,24 @@ func FuzzFrames(f *testing.F) {
 	f.Add(packed(f, &iso.Financial{MTI: "0210", Amount: "000000000900", STAN: "000001"}), 5)
 	f.Add([]byte("GET / HTTP/1.0\r\n\r\n"), 2)
 	f.Add([]byte{0, 3, '0', '2', '1'}, 1)
+	f.Add([]byte{0, 7, 0x60, 0, 1, 0, 0, 2, 0x10}, 3)
+	var dialects []*iso.Dialect
+	for _, name := range iso.BuiltinDialects() {
+		d, err := iso.LoadDialect(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		dialects = append(dialects, d)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, size int) {
 		if size < 1 || size > 64 || len(data) == 0 {
 			return
 		}
-		got := throughFrames(data, size, func(f *isoFrame) []out { return f.pass() })
-		if !bytes.Equal(got, data) {
-			t.Fatalf("in %x, out %x", data, got)
+		for _, d := range dialects {
+			got := throughFramesIn(d, data, size, func(f *isoFrame) []out { return f.pass() })
+			if !bytes.Equal(got, data) {
+				t.Fatalf("%s: in %x, out %x", d.Name, data, got)
+			}
 		}
 	})
 }
