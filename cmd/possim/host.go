@@ -82,7 +82,7 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	playback, err := loadPlayback(*playbackPath, *matchKey, *playbackMiss)
+	playback, err := loadPlayback(*playbackPath, *matchKey, *playbackMiss, wire)
 	if err != nil {
 		return err
 	}

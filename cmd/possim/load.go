@@ -51,9 +51,6 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if *echo && wire.Name != "possim87" {
-		return usageErr("--echo with --dialect %s: the echo host speaks possim87 only", wire.Name)
-	}
 	cfg := load.Config{Addr: *host, Dialect: wire, Conns: *conns, Duration: *duration, Count: *count, Rate: *rate, Seed: *seed, Timeout: *timeout, Window: *window,
 		TIDOffset: *tidOffset}
 	if cfg.Window == 0 && (*reportFile != "" || *htmlFile != "") {
@@ -80,7 +77,7 @@ func runLoad(ctx context.Context, args []string, env *Env) error {
 		cfg.Mix = m
 	}
 	if *echo {
-		e, err := load.StartEcho("127.0.0.1:0", nil)
+		e, err := load.StartEcho("127.0.0.1:0", wire, nil)
 		if err != nil {
 			return err
 		}

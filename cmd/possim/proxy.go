@@ -23,6 +23,7 @@ func runProxy(ctx context.Context, args []string, env *Env) error {
 	upstream := fs.String("upstream", "", "host `ADDR` the proxy connects to (with --listen)")
 	tracePath := fs.String("trace", "", "write a JSONL message trace to `FILE`, as possim host --trace does (card data masked)")
 	verbose := fs.Bool("v", false, "log Toxiproxy's warnings and errors")
+	dialectName := fs.String("dialect", "", dialectUsage+"; the ISO toxics and --trace read messages in it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,6 +32,10 @@ func runProxy(ctx context.Context, args []string, env *Env) error {
 	}
 	if (*listen == "") != (*upstream == "") {
 		return usageErr("--listen and --upstream go together (both or neither): the proxy possim needs both ends")
+	}
+	wire, err := loadWire(*dialectName, "")
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if *verbose {
@@ -45,7 +50,7 @@ func runProxy(ctx context.Context, args []string, env *Env) error {
 		defer f.Close()
 		trace = f
 	}
-	s := proxy.New(proxy.Config{Logger: log, Trace: trace})
+	s := proxy.New(proxy.Config{Logger: log, Trace: trace, Dialect: wire})
 	if err := s.Start(*api); err != nil {
 		return usageErr("%v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
+	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/simulators/trace"
 	"github.com/possim/possim/virtualdevices/bridge"
 )
@@ -30,6 +31,7 @@ func runReplay(ctx context.Context, args []string, env *Env) error {
 	strict := fs.Bool("strict", false, "fail the fields that always differ (7, 12, 13, 37, 38, 62) too")
 	asJSON := fs.Bool("json", false, "one JSON object per exchange, then the totals")
 	feature := fs.String("feature", "", "write a Gherkin scenario reproducing the trace to `FILE` instead of replaying")
+	dialectName := fs.String("dialect", "", dialectUsage)
 	profPath := fs.String("profile", "", "profile `FILE` for test cards and keys (default: the embedded default profile)")
 	var words []string
 	for rest := args; ; {
@@ -41,7 +43,7 @@ func runReplay(ctx context.Context, args []string, env *Env) error {
 		}
 		words, rest = append(words, fs.Arg(0)), fs.Args()[1:]
 	}
-	const synopsis = "want possim replay FILE --host ADDR [--port N] [--speed X | --as-fast] [--fresh-keys] [--strict] [--json], or possim replay FILE --feature OUT.feature"
+	const synopsis = "want possim replay FILE --host ADDR [--dialect NAME|FILE] [--port N] [--speed X | --as-fast] [--fresh-keys] [--strict] [--json], or possim replay FILE --feature OUT.feature"
 	switch {
 	case len(words) == 0:
 		return usageErr("missing FILE: %s", synopsis)
@@ -67,13 +69,17 @@ func runReplay(ctx context.Context, args []string, env *Env) error {
 		}
 		prof = p
 	}
+	wire, err := loadWire(*dialectName, "")
+	if err != nil {
+		return usageErr("%w", err)
+	}
 	file := words[0]
 	f, err := os.Open(file)
 	if err != nil {
 		return usageErr("opening trace: %w", err)
 	}
 	defer f.Close()
-	t, err := trace.Read(f, trace.Options{Port: *port})
+	t, err := trace.Read(f, trace.Options{Port: *port, Dialect: wire})
 	if err != nil {
 		return usageErr("%s: %w", file, err)
 	}
@@ -83,7 +89,7 @@ func runReplay(ctx context.Context, args []string, env *Env) error {
 	if *feature != "" {
 		return writeFeature(t, file, *feature, prof, env)
 	}
-	opts := trace.ReplayOptions{Addr: *host, Speed: *speed, FreshKeys: *fresh, Strict: *strict, Profile: prof}
+	opts := trace.ReplayOptions{Addr: *host, Speed: *speed, FreshKeys: *fresh, Strict: *strict, Profile: prof, Dialect: wire}
 	if *asFast {
 		opts.Speed = 0
 	}
@@ -131,9 +137,9 @@ func writeFeature(t *trace.Trace, file, out string, prof *profile.Profile, env *
 	return nil
 }
 
-// loadPlayback reads the recording possim host --playback answers from;
-// nil without one.
-func loadPlayback(path, match, miss string) (acquirer.Playback, error) {
+// loadPlayback reads the recording possim host --playback answers from,
+// in the host's dialect; nil without one.
+func loadPlayback(path, match, miss string, wire *iso.Dialect) (acquirer.Playback, error) {
 	if path == "" {
 		if match != "" || miss != "" {
 			return nil, usageErr("--match and --playback-miss need --playback FILE")
@@ -148,7 +154,7 @@ func loadPlayback(path, match, miss string) (acquirer.Playback, error) {
 		return nil, usageErr("--playback: %w", err)
 	}
 	defer f.Close()
-	t, err := trace.Read(f, trace.Options{})
+	t, err := trace.Read(f, trace.Options{Dialect: wire})
 	if err != nil {
 		return nil, usageErr("--playback %s: %w", path, err)
 	}

@@ -19,6 +19,7 @@ func runTrace(ctx context.Context, args []string, env *Env) error {
 	fs := newFlagSet(env, "trace", traceExample)
 	port := fs.Int("port", 0, "host `PORT` in captures (default: who listened, else who answered, else the lower port)")
 	asJSON := fs.Bool("json", false, "one JSON object per message, the summary on stderr")
+	dialectName := fs.String("dialect", "", dialectUsage)
 	// Flags may come before, between or after `show` and FILE.
 	var words []string
 	for rest := args; ; {
@@ -30,7 +31,7 @@ func runTrace(ctx context.Context, args []string, env *Env) error {
 		}
 		words, rest = append(words, fs.Arg(0)), fs.Args()[1:]
 	}
-	const synopsis = "want possim trace show FILE [--port N] [--json]"
+	const synopsis = "want possim trace show FILE [--dialect NAME|FILE] [--port N] [--json]"
 	switch {
 	case len(words) == 0:
 		return usageErr("missing subcommand: %s", synopsis)
@@ -45,12 +46,16 @@ func runTrace(ctx context.Context, args []string, env *Env) error {
 	if *port < 0 || *port > 65535 {
 		return usageErr("--port %d: want 1 to 65535", *port)
 	}
+	wire, err := loadWire(*dialectName, "")
+	if err != nil {
+		return usageErr("%w", err)
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return usageErr("opening trace: %w", err)
 	}
 	defer f.Close()
-	t, err := trace.Read(f, trace.Options{Port: *port})
+	t, err := trace.Read(f, trace.Options{Port: *port, Dialect: wire})
 	if err != nil {
 		return usageErr("%s: %w", file, err)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func TestRunAgainstEcho(t *testing.T) {
-	e, err := StartEcho("127.0.0.1:0", nil)
+	e, err := StartEcho("127.0.0.1:0", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestRunAgainstEcho(t *testing.T) {
 }
 
 func TestOpenLoopPacesRequests(t *testing.T) {
-	e, err := StartEcho("127.0.0.1:0", nil)
+	e, err := StartEcho("127.0.0.1:0", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestWindows(t *testing.T) {
-	e, err := StartEcho("127.0.0.1:0", nil)
+	e, err := StartEcho("127.0.0.1:0", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/Shopify/toxiproxy/v2/stream"
@@ -11,7 +12,7 @@ import (
 
 // staleAfter is how long a frame may stay incomplete with no new byte
 // before its bytes are passed on as they are: a stream that only looked
-// like possim87 must not stall.
+// like the dialect must not stall.
 const staleAfter = time.Second
 
 // frameState is the per-connection state of an ISO toxic: the bytes of a
@@ -20,7 +21,7 @@ const staleAfter = time.Second
 type frameState struct {
 	buf  []byte
 	last time.Time // when buf last grew
-	raw  bool      // the stream is not possim87: pass every byte through
+	raw  bool      // the stream is not in the dialect: pass every byte through
 	held []heldFrame
 }
 
@@ -35,18 +36,28 @@ type out struct {
 	after time.Duration
 }
 
-// handler decides what becomes of one complete possim87 frame (header
-// included) whose message unpacked as m; it returns the frames to send on,
-// none to drop it.
-type handler func(frame []byte, m *iso8583.Message) []out
+// isoFrame is one complete frame of the dialect, length header, TPDU and
+// application header included, whose message unpacked as msg.
+type isoFrame struct {
+	raw []byte
+	msg *iso8583.Message
+	d   *iso.Dialect
+	env iso.Envelope // as received: a rewrite keeps it byte for byte
+	off int          // where the message starts in raw
+}
+
+// handler decides what becomes of one frame; it returns the frames to
+// send on, none to drop it.
+type handler func(f *isoFrame) []out
 
 func newFrameState() any { return &frameState{} }
 
-// pipeFrames runs an ISO toxic on stub: it cuts the stream into possim87
-// frames and hands each one that unpacks to h. Bytes that are not possim87
-// (a header of 0 or above the limit) switch the connection to pass-through;
-// a frame that does not unpack goes on untouched.
-func pipeFrames(stub *toxics.ToxicStub, h handler) {
+// pipeFrames runs an ISO toxic on stub: it cuts the stream into frames of
+// dialect d and hands each one that unpacks to h. Bytes that are not in
+// the dialect (a length header that is no length, 0 or above the limit)
+// switch the connection to pass-through; a frame whose envelope or
+// message does not fit goes on untouched.
+func pipeFrames(stub *toxics.ToxicStub, d *iso.Dialect, h handler) {
 	st, ok := stub.State.(*frameState)
 	if !ok {
 		st = &frameState{}
@@ -73,7 +84,7 @@ func pipeFrames(stub *toxics.ToxicStub, h handler) {
 				stub.Close()
 				return
 			}
-			st.take(stub, c.Data, h)
+			st.take(stub, d, c.Data, h)
 		case <-fire:
 			st.releaseHeld(stub, time.Now())
 			if len(st.buf) > 0 && time.Since(st.last) >= staleAfter {
@@ -98,32 +109,40 @@ func cleanupFrames(stub *toxics.ToxicStub) {
 }
 
 // take appends data and handles every frame now complete.
-func (st *frameState) take(stub *toxics.ToxicStub, data []byte, h handler) {
+func (st *frameState) take(stub *toxics.ToxicStub, d *iso.Dialect, data []byte, h handler) {
 	if st.raw {
 		send(stub, data)
 		return
 	}
 	st.buf = append(st.buf, data...)
 	st.last = time.Now()
-	for len(st.buf) >= 2 {
-		n := int(st.buf[0])<<8 | int(st.buf[1])
-		if n == 0 || n > iso.MaxMessageLength {
-			st.raw = true
-			st.flushRaw(stub)
-			return
+	hs := lengthSize(d.Framing.Length)
+	for len(st.buf) > 0 {
+		n := len(st.buf) // without a length header, a chunk is a frame
+		if hs > 0 {
+			if len(st.buf) < hs {
+				break
+			}
+			size, ok := d.FrameSize(st.buf)
+			if !ok || size <= hs || size > d.Framing.MaxFrame {
+				st.raw = true
+				st.flushRaw(stub)
+				return
+			}
+			if len(st.buf) < size {
+				break
+			}
+			n = size
 		}
-		if len(st.buf) < 2+n {
-			return
-		}
-		frame := append([]byte(nil), st.buf[:2+n]...)
-		st.buf = st.buf[2+n:]
-		m := iso8583.NewMessage(iso.Spec87)
-		if err := m.Unpack(frame[2:]); err != nil {
+		frame := append([]byte(nil), st.buf[:n]...)
+		st.buf = st.buf[n:]
+		f, ok := unframe(d, frame)
+		if !ok {
 			send(stub, frame)
 			continue
 		}
 		now := time.Now()
-		for _, o := range h(frame, m) {
+		for _, o := range h(f) {
 			if o.after <= 0 {
 				send(stub, o.data)
 				continue
@@ -134,6 +153,31 @@ func (st *frameState) take(stub *toxics.ToxicStub, data []byte, h handler) {
 	if len(st.buf) == 0 {
 		st.buf = nil
 	}
+}
+
+// unframe reads one whole frame; ok is false when its envelope or its
+// message does not fit the dialect.
+func unframe(d *iso.Dialect, frame []byte) (*isoFrame, bool) {
+	env, body, off, err := d.ReadFrame(bytes.NewReader(frame))
+	if err != nil {
+		return nil, false
+	}
+	m, err := d.Unpack(body, off)
+	if err != nil {
+		return nil, false
+	}
+	return &isoFrame{raw: frame, msg: m, d: d, env: env, off: off}, true
+}
+
+// lengthSize is the size of a length header of kind l.
+func lengthSize(l iso.LengthHeader) int {
+	switch l {
+	case iso.LengthBinary2, iso.LengthBCD2:
+		return 2
+	case iso.LengthASCII4:
+		return 4
+	}
+	return 0
 }
 
 // hold keeps data until at, in order of release time; frames due at the

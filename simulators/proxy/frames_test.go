@@ -14,11 +14,16 @@ import (
 // throughFrames runs pipeFrames with h over data cut in chunks of size
 // and returns what came out.
 func throughFrames(data []byte, size int, h handler) []byte {
+	return throughFramesIn(iso.Possim87(), data, size, h)
+}
+
+// throughFramesIn is throughFrames in dialect d.
+func throughFramesIn(d *iso.Dialect, data []byte, size int, h handler) []byte {
 	in := make(chan *stream.StreamChunk)
 	outc := make(chan *stream.StreamChunk, 16)
 	stub := toxics.NewToxicStub(in, outc)
 	stub.State = newFrameState()
-	go pipeFrames(stub, h)
+	go pipeFrames(stub, d, h)
 	go func() {
 		for len(data) > 0 {
 			n := min(size, len(data))
@@ -51,10 +56,10 @@ func TestFramesPassThrough(t *testing.T) {
 	answer := packed(t, &iso.Financial{MTI: "0210", Amount: "000000000900", STAN: "000001", ResponseCode: "00", TerminalID: testTID})
 	all := append(append([]byte(nil), sale...), answer...)
 	var seen []string
-	h := func(frame []byte, m *iso8583.Message) []out {
-		mti, _ := m.GetMTI()
+	h := func(f *isoFrame) []out {
+		mti, _ := f.msg.GetMTI()
 		seen = append(seen, mti)
-		return pass(frame)
+		return f.pass()
 	}
 	for _, size := range []int{1, 3, 7, len(all)} {
 		seen = nil
@@ -106,13 +111,74 @@ func FuzzFrames(f *testing.F) {
 	f.Add(packed(f, &iso.Financial{MTI: "0210", Amount: "000000000900", STAN: "000001"}), 5)
 	f.Add([]byte("GET / HTTP/1.0\r\n\r\n"), 2)
 	f.Add([]byte{0, 3, '0', '2', '1'}, 1)
+	f.Add([]byte{0, 7, 0x60, 0, 1, 0, 0, 2, 0x10}, 3)
+	var dialects []*iso.Dialect
+	for _, name := range iso.BuiltinDialects() {
+		d, err := iso.LoadDialect(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		dialects = append(dialects, d)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, size int) {
 		if size < 1 || size > 64 || len(data) == 0 {
 			return
 		}
-		got := throughFrames(data, size, func(frame []byte, _ *iso8583.Message) []out { return pass(frame) })
-		if !bytes.Equal(got, data) {
-			t.Fatalf("in %x, out %x", data, got)
+		for _, d := range dialects {
+			got := throughFramesIn(d, data, size, func(f *isoFrame) []out { return f.pass() })
+			if !bytes.Equal(got, data) {
+				t.Fatalf("%s: in %x, out %x", d.Name, data, got)
+			}
 		}
 	})
+}
+
+// TestFramesDialect: in nac the toxics cut frames by the nac length, keep
+// each frame's own TPDU when they rewrite it, rewrite field 4 in BCD, and
+// spoil a binary bitmap so the receiver cannot unpack it.
+func TestFramesDialect(t *testing.T) {
+	d, err := iso.LoadDialect("nac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpdu := []byte{0x60, 0x00, 0x00, 0x00, 0x07}
+	frame := func(amount string) []byte {
+		m := d.NewMessage()
+		m.MTI("0210")
+		for id, v := range map[int]string{4: amount, 11: "000001", 39: "00", 41: testTID} {
+			if err := m.Field(id, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := d.AppendFrame(nil, iso.Envelope{TPDU: tpdu}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	in, want := frame("000000000900"), frame("000000000001")
+	for _, size := range []int{1, 5, len(in)} {
+		got := throughFramesIn(d, in, size, func(f *isoFrame) []out {
+			if err := f.msg.Field(4, "000000000001"); err != nil {
+				t.Fatal(err)
+			}
+			return f.repack()
+		})
+		if !bytes.Equal(got, want) {
+			t.Errorf("chunks of %d: rewritten frame\n% x\nwant\n% x", size, got, want)
+		}
+	}
+	garbled := throughFramesIn(d, in, len(in), func(f *isoFrame) []out { return []out{{data: garbleBitmap(f)}} })
+	if !bytes.Equal(garbled[:7], in[:7]) {
+		t.Errorf("garble touched the length or TPDU: % x", garbled[:7])
+	}
+	if _, body, off, err := d.ReadFrame(bytes.NewReader(garbled)); err != nil {
+		t.Fatal(err)
+	} else if _, err := d.Unpack(body, off); err == nil {
+		t.Errorf("garbled nac frame still unpacks: % x", garbled)
+	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/moov-io/iso8583"
+	"github.com/moov-io/iso8583/encoding"
+	"github.com/moov-io/iso8583/field"
 	"github.com/possim/possim/simulators/iso"
 )
 
@@ -130,24 +132,48 @@ func sameDigits(v, want string) bool {
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 
 // pass sends the frame on as it came.
-func pass(frame []byte) []out { return []out{{data: frame}} }
+func (f *isoFrame) pass() []out { return []out{{data: f.raw}} }
 
-// repack frames m again after a change; a message that no longer packs
-// goes on as it came.
-func repack(frame []byte, m *iso8583.Message) []out {
-	packed, err := m.Pack()
-	if err != nil {
-		return pass(frame)
+// repack frames the message again after a change, in the envelope it came
+// in (TPDU and header byte for byte); a message that no longer packs goes
+// on as it came.
+func (f *isoFrame) repack() []out {
+	if frame, ok := f.packed(); ok {
+		return []out{{data: frame}}
 	}
-	return []out{{data: iso.Frame(packed)}}
+	return f.pass()
 }
 
-// frameToxic is the part every ISO toxic shares: per-connection framing
-// state, and what is held is sent on when the toxic is removed.
-type frameToxic struct{}
+// packed is the message framed again, in the envelope it came in.
+func (f *isoFrame) packed() ([]byte, bool) {
+	packed, err := f.msg.Pack()
+	if err != nil {
+		return nil, false
+	}
+	frame, err := f.d.AppendFrame(nil, f.env, packed)
+	return frame, err == nil
+}
+
+// frameToxic is the part every ISO toxic shares: the wire it reads (a
+// number, as the trace's sink: Toxiproxy makes toxics from their JSON
+// attributes alone), per-connection framing state, and what is held is
+// sent on when the toxic is removed.
+type frameToxic struct {
+	// Wire is the server's dialect, set by the server on every ISO toxic
+	// it creates; 0 or unknown: possim87.
+	Wire int64 `json:"wire,omitempty"`
+}
 
 func (frameToxic) NewState() any                  { return newFrameState() }
 func (frameToxic) Cleanup(stub *toxics.ToxicStub) { cleanupFrames(stub) }
+
+// dialect is the wire the toxic frames the stream in.
+func (t frameToxic) dialect() *iso.Dialect {
+	if v, ok := wires.Load(t.Wire); ok {
+		return v.(*iso.Dialect)
+	}
+	return iso.Possim87()
+}
 
 // DropToxic drops the matching messages: a host that never answers.
 type DropToxic struct {
@@ -156,11 +182,11 @@ type DropToxic struct {
 }
 
 func (t *DropToxic) Pipe(stub *toxics.ToxicStub) {
-	pipeFrames(stub, func(frame []byte, m *iso8583.Message) []out {
-		if t.hit(m) {
+	pipeFrames(stub, t.dialect(), func(f *isoFrame) []out {
+		if t.hit(f.msg) {
 			return nil
 		}
-		return pass(frame)
+		return f.pass()
 	})
 }
 
@@ -173,11 +199,11 @@ type DelayToxic struct {
 }
 
 func (t *DelayToxic) Pipe(stub *toxics.ToxicStub) {
-	pipeFrames(stub, func(frame []byte, m *iso8583.Message) []out {
-		if t.hit(m) {
-			return []out{{data: frame, after: ms(t.Delay)}}
+	pipeFrames(stub, t.dialect(), func(f *isoFrame) []out {
+		if t.hit(f.msg) {
+			return []out{{data: f.raw, after: ms(t.Delay)}}
 		}
-		return pass(frame)
+		return f.pass()
 	})
 }
 
@@ -190,14 +216,14 @@ type AmountToxic struct {
 }
 
 func (t *AmountToxic) Pipe(stub *toxics.ToxicStub) {
-	pipeFrames(stub, func(frame []byte, m *iso8583.Message) []out {
-		if !t.hit(m) || t.Amount < 0 {
-			return pass(frame)
+	pipeFrames(stub, t.dialect(), func(f *isoFrame) []out {
+		if !t.hit(f.msg) || t.Amount < 0 {
+			return f.pass()
 		}
-		if err := m.Field(4, fmt.Sprintf("%012d", t.Amount)); err != nil {
-			return pass(frame)
+		if err := f.msg.Field(4, fmt.Sprintf("%012d", t.Amount)); err != nil {
+			return f.pass()
 		}
-		return repack(frame, m)
+		return f.repack()
 	})
 }
 
@@ -210,11 +236,11 @@ type DuplicateToxic struct {
 }
 
 func (t *DuplicateToxic) Pipe(stub *toxics.ToxicStub) {
-	pipeFrames(stub, func(frame []byte, m *iso8583.Message) []out {
-		if !t.hit(m) {
-			return pass(frame)
+	pipeFrames(stub, t.dialect(), func(f *isoFrame) []out {
+		if !t.hit(f.msg) {
+			return f.pass()
 		}
-		return []out{{data: frame}, {data: append([]byte(nil), frame...), after: ms(t.Gap)}}
+		return []out{{data: f.raw}, {data: append([]byte(nil), f.raw...), after: ms(t.Gap)}}
 	})
 }
 
@@ -229,31 +255,46 @@ type GarbleToxic struct {
 }
 
 func (t *GarbleToxic) Pipe(stub *toxics.ToxicStub) {
-	pipeFrames(stub, func(frame []byte, m *iso8583.Message) []out {
-		if !t.hit(m) {
-			return pass(frame)
+	pipeFrames(stub, t.dialect(), func(f *isoFrame) []out {
+		if !t.hit(f.msg) {
+			return f.pass()
 		}
 		if t.Field > 1 {
-			if v, err := m.GetString(t.Field); err == nil && v != "" {
-				if m.Field(t.Field, strings.Repeat("Z", len(v))) == nil {
-					if packed, err := m.Pack(); err == nil {
-						return []out{{data: iso.Frame(packed)}}
+			if v, err := f.msg.GetString(t.Field); err == nil && v != "" {
+				if f.msg.Field(t.Field, strings.Repeat("Z", len(v))) == nil {
+					if frame, ok := f.packed(); ok {
+						return []out{{data: frame}}
 					}
 				}
 			}
 		}
-		return []out{{data: garbleBitmap(frame)}}
+		return []out{{data: garbleBitmap(f)}}
 	})
 }
 
-// garbleBitmap overwrites the hex bitmap after the MTI, as the host's
-// garble fault does: the receiver cannot unpack what follows.
-func garbleBitmap(frame []byte) []byte {
-	g := append([]byte(nil), frame...)
-	for i := 2 + 4; i < len(g) && i < 2+4+16; i++ {
-		g[i] = 'Z'
+// garbleBitmap spoils the bitmap after the MTI, as the host's garble
+// fault does: the receiver cannot unpack what follows. A hex bitmap gets
+// 'Z's, a binary one every bit set (more fields than the frame holds).
+func garbleBitmap(f *isoFrame) []byte {
+	g := append([]byte(nil), f.raw...)
+	at, n, fill := f.off+mtiSize(f.msg), 16, byte('Z')
+	if bm, ok := f.d.Spec.Fields[1].(*field.Bitmap); ok && bm.Spec().Enc == encoding.Binary {
+		n, fill = 8, 0xff
+	}
+	for i := at; i < len(g) && i < at+n; i++ {
+		g[i] = fill
 	}
 	return g
+}
+
+// mtiSize is the packed size of the MTI: 4 ASCII digits or 2 BCD bytes.
+func mtiSize(m *iso8583.Message) int {
+	if f := m.GetField(0); f != nil {
+		if b, err := f.Pack(); err == nil {
+			return len(b)
+		}
+	}
+	return 4
 }
 
 // HoldReversalToxic holds reversals (0400, 0401, or the MTI of Match) for
@@ -267,10 +308,10 @@ type HoldReversalToxic struct {
 }
 
 func (t *HoldReversalToxic) Pipe(stub *toxics.ToxicStub) {
-	pipeFrames(stub, func(frame []byte, m *iso8583.Message) []out {
-		if t.hitMTI(m, []string{"0400", "0401"}) {
-			return []out{{data: frame, after: ms(t.Hold)}}
+	pipeFrames(stub, t.dialect(), func(f *isoFrame) []out {
+		if t.hitMTI(f.msg, []string{"0400", "0401"}) {
+			return []out{{data: f.raw, after: ms(t.Hold)}}
 		}
-		return pass(frame)
+		return f.pass()
 	})
 }

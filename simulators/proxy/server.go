@@ -1,13 +1,16 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +18,7 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/Shopify/toxiproxy/v2/stream"
 	"github.com/gorilla/mux"
+	"github.com/possim/possim/simulators/iso"
 	"github.com/rs/zerolog"
 )
 
@@ -22,9 +26,12 @@ import (
 type Config struct {
 	// Logger gets Toxiproxy's warnings and errors; nil discards them.
 	Logger *slog.Logger
-	// Trace, when set, receives one JSON line per possim87 message each
-	// proxy carries (Event), card data masked.
+	// Trace, when set, receives one JSON line per message each proxy
+	// carries (Event), card data masked.
 	Trace io.Writer
+	// Dialect is the wire the proxies carry: the ISO toxics and the trace
+	// frame and unpack messages in it. nil: possim87.
+	Dialect *iso.Dialect
 	// Now stamps the trace; nil is time.Now.
 	Now func() time.Time
 }
@@ -41,6 +48,7 @@ type Server struct {
 	ln   net.Listener
 	done chan struct{}
 	refs []int64 // this server's entries in sinks
+	wire int64   // this server's entry in wires; 0: possim87
 }
 
 // New makes a server; Start serves its API.
@@ -55,6 +63,10 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, api: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zl)}
 	if cfg.Trace != nil {
 		s.trace = &traceSink{w: cfg.Trace, now: cfg.Now}
+	}
+	if cfg.Dialect != nil {
+		s.wire = wireSeq.Add(1)
+		wires.Store(s.wire, cfg.Dialect)
 	}
 	return s
 }
@@ -115,12 +127,59 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/proxies/{proxy}", traced(a.ProxyUpdate)).Methods("POST")
 	r.HandleFunc("/proxies/{proxy}", a.ProxyDelete).Methods("DELETE")
 	r.HandleFunc("/proxies/{proxy}/toxics", a.ToxicIndex).Methods("GET")
-	r.HandleFunc("/proxies/{proxy}/toxics", a.ToxicCreate).Methods("POST")
+	r.HandleFunc("/proxies/{proxy}/toxics", s.withWire(a.ToxicCreate)).Methods("POST")
 	r.HandleFunc("/proxies/{proxy}/toxics/{toxic}", a.ToxicShow).Methods("GET")
 	r.HandleFunc("/proxies/{proxy}/toxics/{toxic}", a.ToxicUpdate).Methods("POST")
 	r.HandleFunc("/proxies/{proxy}/toxics/{toxic}", a.ToxicDelete).Methods("DELETE")
 	r.HandleFunc("/version", a.Version).Methods("GET")
 	return r
+}
+
+// withWire sets the server's wire on an ISO toxic being created that does
+// not name one, so the toxic reads the stream in the server's dialect.
+// A body that is not a JSON object goes on as it came, for Toxiproxy to
+// refuse in its own words.
+func (s *Server) withWire(next http.HandlerFunc) http.HandlerFunc {
+	if s.wire == 0 {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		var req map[string]json.RawMessage
+		if json.Unmarshal(body, &req) == nil {
+			var typ string
+			_ = json.Unmarshal(req["type"], &typ)
+			attrs := map[string]json.RawMessage{}
+			if a, ok := req["attributes"]; ok {
+				_ = json.Unmarshal(a, &attrs)
+			}
+			if _, named := attrs["wire"]; isISOType(typ) && !named {
+				attrs["wire"] = json.RawMessage(strconv.FormatInt(s.wire, 10))
+				if a, err := json.Marshal(attrs); err == nil {
+					req["attributes"] = a
+					if b, err := json.Marshal(req); err == nil {
+						body = b
+					}
+				}
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next(w, r)
+	}
+}
+
+// isISOType says whether a toxic type is one of possim's ISO toxics.
+func isISOType(typ string) bool {
+	switch typ {
+	case TypeDrop, TypeDelay, TypeAmount, TypeDuplicate, TypeGarble, TypeHoldReversal, TypeTrace:
+		return true
+	}
+	return false
 }
 
 // stopBrowsers refuses browsers, as Toxiproxy does: a web page must not be
@@ -163,7 +222,7 @@ func (s *Server) traceAll() {
 			id := sinkSeq.Add(1)
 			sinks.Store(id, &sinkRef{trace: s.trace, proxy: name, dir: d.dir})
 			s.refs = append(s.refs, id)
-			body := fmt.Sprintf(`{"name":%q,"type":%q,"stream":%q,"attributes":{"sink":%d}}`, tname, TypeTrace, d.stream, id)
+			body := fmt.Sprintf(`{"name":%q,"type":%q,"stream":%q,"attributes":{"sink":%d,"wire":%d}}`, tname, TypeTrace, d.stream, id, s.wire)
 			if _, err := p.Toxics.AddToxicJson(strings.NewReader(body)); err != nil && s.cfg.Logger != nil {
 				s.cfg.Logger.Warn("trace toxic not added", "proxy", name, "err", err)
 			}
@@ -192,6 +251,9 @@ func (s *Server) Close() error {
 	}
 	s.refs = nil
 	s.mu.Unlock()
+	if s.wire != 0 {
+		wires.Delete(s.wire)
+	}
 	return err
 }
 

@@ -42,6 +42,13 @@ var (
 	sinkSeq atomic.Int64
 )
 
+// wires maps a server's wire number to its dialect, for the same reason:
+// the server sets the number on every ISO toxic it creates.
+var (
+	wires   sync.Map // int64 -> *iso.Dialect
+	wireSeq atomic.Int64
+)
+
 // sinkRef is one stream of one proxy on a server's trace.
 type sinkRef struct {
 	trace *traceSink
@@ -66,7 +73,7 @@ func (s *traceSink) write(ev Event) {
 	_, _ = s.w.Write(b)
 }
 
-// TraceToxic records each possim87 message that passes its place in the
+// TraceToxic records each message that passes its place in the
 // chain on the trace named by Sink, and passes it on.
 type TraceToxic struct {
 	frameToxic
@@ -74,15 +81,15 @@ type TraceToxic struct {
 }
 
 func (t *TraceToxic) Pipe(stub *toxics.ToxicStub) {
-	pipeFrames(stub, func(frame []byte, m *iso8583.Message) []out {
+	pipeFrames(stub, t.dialect(), func(f *isoFrame) []out {
 		if v, ok := sinks.Load(t.Sink); ok {
 			ref := v.(*sinkRef)
-			mti, _ := m.GetMTI()
-			ev := Event{Time: ref.trace.now(), Dir: ref.dir, MTI: mti, Fields: MaskedFields(m), Proxy: ref.proxy}
+			mti, _ := f.msg.GetMTI()
+			ev := Event{Time: ref.trace.now(), Dir: ref.dir, MTI: mti, Fields: MaskedFields(f.msg), Proxy: ref.proxy}
 			ev.RespCode = ev.Fields["39"]
 			ref.trace.write(ev)
 		}
-		return pass(frame)
+		return f.pass()
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/possim/possim/simulators/acquirer"
+	"github.com/possim/possim/simulators/iso"
 )
 
 // asAlways are the fields that differ on every run: times, the reference
@@ -67,7 +68,7 @@ func compare(e *ExchangeResult, req *Message, strict bool) {
 	if !e.Match {
 		e.Diffs = append(e.Diffs, Diff{Num: 0, Name: "MTI", Recorded: e.recorded.MTI, Got: gotMTI})
 	}
-	d := Possim87()
+	d := &iso.Dialect{Spec: e.got.GetSpec()} // names from the spec the answer came in
 	for _, n := range order {
 		r, g := rec[n], got[n]
 		if r == g {
@@ -76,7 +77,7 @@ func compare(e *ExchangeResult, req *Message, strict bool) {
 		if _, ok := rec[n]; ok && r == req.Field(n) && g == sent[n] {
 			continue // an echo of the request, as recorded
 		}
-		diff := Diff{Num: n, Name: d.name(n), Recorded: r, Got: g}
+		diff := Diff{Num: n, Name: fieldName(d, n), Recorded: r, Got: g}
 		if asAlways[n] && r != "" && g != "" && !strict {
 			e.AsAlways = append(e.AsAlways, diff)
 			continue

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,58 +12,91 @@ import (
 	"github.com/possim/possim/simulators/iso"
 )
 
-// Dialect is what a wire speaks: the message spec and the framing. Other
-// dialects plug in with their own Spec, Header and MaxLength.
-type Dialect struct {
-	Name string
-	Spec *iso8583.MessageSpec
-	// Header is the length of the length header in bytes, and Length
-	// reads it; a value outside 1..MaxLength is not a frame.
-	Header    int
-	Length    func(hdr []byte) int
-	MaxLength int
-}
-
-// Possim87 is possim's wire: ASCII ISO 8583:1987, 2-byte big-endian length.
-func Possim87() Dialect {
-	return Dialect{
-		Name:      "possim87",
-		Spec:      iso.Spec87,
-		Header:    2,
-		Length:    func(h []byte) int { return int(h[0])<<8 | int(h[1]) },
-		MaxLength: iso.MaxMessageLength,
+// wire is the dialect a trace is read in: d, or possim87 when nil.
+func wire(d *iso.Dialect) *iso.Dialect {
+	if d == nil {
+		return iso.Possim87()
 	}
+	return d
 }
 
 // headLen is how much of a malformed frame is shown: enough to see the
 // MTI and the start of the bitmap, too little for a PAN after them.
 const headLen = 16
 
-// frameLength reads the header at the start of b: the body length, or an
-// error saying why it is no frame.
-func (d Dialect) frameLength(b []byte) (int, error) {
-	n := d.Length(b[:d.Header])
+// lengthSize is the size of a length header of kind l.
+func lengthSize(l iso.LengthHeader) int {
+	switch l {
+	case iso.LengthBinary2, iso.LengthBCD2:
+		return 2
+	case iso.LengthASCII4:
+		return 4
+	}
+	return 0
+}
+
+// frameSize reads the length header at the start of b (which holds at
+// least lengthSize bytes): the size of the whole frame, header included,
+// or an error saying why it is no frame.
+func frameSize(d *iso.Dialect, b []byte) (int, error) {
+	hs := lengthSize(d.Framing.Length)
+	n, ok := d.FrameSize(b)
 	switch {
-	case n == 0:
+	case !ok:
+		return 0, fmt.Errorf("length header % x is not a %s length: not a %s frame", b[:hs], d.Framing.Length, d.Name)
+	case n <= hs:
 		return 0, errors.New("length header says 0 bytes")
-	case n > d.MaxLength:
-		return 0, fmt.Errorf("length header says %d bytes (limit %d): not an ISO 8583 frame", n, d.MaxLength)
+	case n > d.Framing.MaxFrame:
+		return 0, fmt.Errorf("length header says %d bytes (limit %d): not an ISO 8583 frame", n-hs, d.Framing.MaxFrame-hs)
 	}
 	return n, nil
 }
 
-// decode unpacks one message body into m. A body that does not unpack
-// makes m malformed with its length and first bytes.
-func (d Dialect) decode(m *Message, body []byte) {
+// decodeFrame decodes one whole frame (length header included, when the
+// dialect has one): its TPDU and application header, then the message.
+func decodeFrame(d *iso.Dialect, m *Message, frame []byte) {
+	env, body, off, err := d.ReadFrame(bytes.NewReader(frame))
+	if body == nil {
+		why := "empty frame"
+		if err != nil {
+			why = err.Error()
+		}
+		malformed(m, frame, why)
+		return
+	}
+	m.TPDU = bytes.Clone(env.TPDU)
+	m.AppHeader = bytes.Clone(env.Header)
+	if err != nil {
+		// The envelope did not fit; the message after it may still read,
+		// and a host would have answered it with its own TPDU ID.
+		m.Note = err.Error()
+	}
+	decode(d, m, body, off)
+}
+
+// decodeLine decodes a frame without its length header (a hex dump line
+// that leaves it out): TPDU and application header, then the message.
+func decodeLine(d *iso.Dialect, m *Message, raw []byte) {
+	bare := *d
+	bare.Framing.Length = iso.LengthNone
+	bare.Framing.CountsItself = false
+	bare.Framing.MaxFrame = len(raw) + 1
+	decodeFrame(&bare, m, raw)
+}
+
+// decode unpacks one message body into m; off is where it starts in its
+// frame, for errors. A body that does not unpack makes m malformed with
+// its length and first bytes.
+func decode(d *iso.Dialect, m *Message, body []byte, off int) {
 	m.Kind = KindISO
-	msg := iso8583.NewMessage(d.Spec)
-	if err := unpack(msg, body); err != nil {
+	msg, err := d.Unpack(body, off)
+	if err != nil {
 		malformed(m, body, err.Error())
 		return
 	}
 	m.MTI, _ = msg.GetMTI()
 	m.raw = append([]byte(nil), body...)
-	m.Fields = d.fieldsOf(m.MTI, acquirer.MaskedFields(msg))
+	m.Fields = fieldsOf(d, m.MTI, acquirer.MaskedFields(msg))
 }
 
 // unpack guards against a panic in the unpacker: a trace is outside input,
@@ -86,20 +120,20 @@ func malformed(m *Message, raw []byte, why string) {
 
 // fields turns already masked values keyed by field number into Fields
 // with names and meanings, in number order.
-func (d Dialect) fieldsOf(mti string, values map[string]string) []Field {
+func fieldsOf(d *iso.Dialect, mti string, values map[string]string) []Field {
 	out := make([]Field, 0, len(values))
 	for k, v := range values {
 		n, err := strconv.Atoi(k)
 		if err != nil || n <= 1 {
 			continue
 		}
-		out = append(out, Field{Num: n, Name: d.name(n), Value: v, Meaning: meaning(mti, n, v)})
+		out = append(out, Field{Num: n, Name: fieldName(d, n), Value: v, Meaning: meaning(mti, n, v)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Num < out[j].Num })
 	return out
 }
 
-func (d Dialect) name(n int) string {
+func fieldName(d *iso.Dialect, n int) string {
 	if f, ok := d.Spec.Fields[n]; ok && f.Spec() != nil && f.Spec().Description != "" {
 		return f.Spec().Description
 	}

@@ -6,8 +6,9 @@
 // recordings.
 //
 // Read detects the format from the content and returns every message in
-// order, decoded with a Dialect (the spec and framing of the wire; today
-// possim87), card data masked. Match pairs requests with their answers
+// order, decoded in an iso.Dialect (the spec and framing of the wire:
+// length header, TPDU, application header; possim87 unless told), card
+// data masked. Match pairs requests with their answers
 // and Summarize counts what happened. Nothing is dropped: a frame that
 // cannot be decoded is kept as malformed, and what cannot be read at all
 // is listed in Trace.Problems with the line or packet where it was.

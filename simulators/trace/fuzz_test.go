@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/possim/possim/simulators/iso"
 )
 
 // seedLines adds every line of the testdata files matching glob.
@@ -23,6 +25,20 @@ func seedLines(f *testing.F, glob string) {
 			f.Add(sc.Text())
 		}
 	}
+}
+
+// builtinDialects loads every built-in dialect: the fuzz targets read
+// their input in each.
+func builtinDialects(f *testing.F) []*iso.Dialect {
+	var ds []*iso.Dialect
+	for _, name := range iso.BuiltinDialects() {
+		d, err := iso.LoadDialect(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		ds = append(ds, d)
+	}
+	return ds
 }
 
 // checkMasked fails when a decoded message shows a field in clear that
@@ -47,14 +63,18 @@ func FuzzHexLine(f *testing.F) {
 	seedLines(f, "testdata/*.hex")
 	f.Add("12:00:00.123 > 0012 3038303020")
 	f.Add("[2026-11-30 12:00:00.5] IN zz")
+	f.Add("IN 001a6000050000020070000000008000001900000000000000004254455230303031")
+	dialects := builtinDialects(f)
 	f.Fuzz(func(t *testing.T, line string) {
-		tr, err := Read(strings.NewReader(line), Options{})
-		if err != nil {
-			return
-		}
-		checkMasked(t, tr)
-		if len(tr.Messages)+len(tr.Problems) == 0 && strings.TrimSpace(line) != "" && !strings.HasPrefix(strings.TrimSpace(line), "#") {
-			t.Fatalf("line %q neither read nor reported", line)
+		for _, d := range dialects {
+			tr, err := Read(strings.NewReader(line), Options{Dialect: d})
+			if err != nil {
+				continue
+			}
+			checkMasked(t, tr)
+			if len(tr.Messages)+len(tr.Problems) == 0 && strings.TrimSpace(line) != "" && !strings.HasPrefix(strings.TrimSpace(line), "#") {
+				t.Fatalf("%s: line %q neither read nor reported", d.Name, line)
+			}
 		}
 	})
 }
@@ -89,11 +109,14 @@ func FuzzPcap(f *testing.F) {
 	c.send(true, frame(f, "0800", "000001"))
 	c.send(false, frame(f, "0810", "000001")[:7])
 	f.Add(c.buf.Bytes())
+	dialects := builtinDialects(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tr, err := Read(bytes.NewReader(b), Options{})
-		if err != nil {
-			return
+		for _, d := range dialects {
+			tr, err := Read(bytes.NewReader(b), Options{Dialect: d})
+			if err != nil {
+				continue
+			}
+			checkMasked(t, tr)
 		}
-		checkMasked(t, tr)
 	})
 }

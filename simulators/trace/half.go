@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
+	"github.com/possim/possim/simulators/iso"
 )
 
 // half is one direction of a TCP connection: the bytes not yet cut into
@@ -61,16 +62,27 @@ func (h *half) add(s *stream, dir int, data []byte, skip int, ci func(int) gopac
 }
 
 // cut frames what is buffered, every frame stamped with ci.
-func (h *half) cut(d Dialect, ci gopacket.CaptureInfo) {
+func (h *half) cut(d *iso.Dialect, ci gopacket.CaptureInfo) {
 	h.cutWith(d, func(int) gopacket.CaptureInfo { return ci })
 }
 
 // cutWith cuts every complete frame off the buffer; at(end) is the capture
 // info of the packet holding buffer byte end-1, the frame's last.
-func (h *half) cutWith(d Dialect, at func(end int) gopacket.CaptureInfo) {
+func (h *half) cutWith(d *iso.Dialect, at func(end int) gopacket.CaptureInfo) {
+	hs := lengthSize(d.Framing.Length)
 	off := 0
-	for len(h.buf)-off >= d.Header {
-		n, err := d.frameLength(h.buf[off:])
+	if hs == 0 {
+		// Without a length header a frame is what one segment carried,
+		// as hosts without framing read it.
+		if len(h.buf) > 0 {
+			m := h.message(at(len(h.buf)))
+			decodeFrame(d, m, h.buf)
+			h.msgs = append(h.msgs, m)
+			off = len(h.buf)
+		}
+	}
+	for hs > 0 && len(h.buf)-off >= hs {
+		n, err := frameSize(d, h.buf[off:])
 		if err != nil {
 			// No frame here: what follows cannot be framed either until
 			// the connection starts again, so all of it is one bad frame.
@@ -80,12 +92,12 @@ func (h *half) cutWith(d Dialect, at func(end int) gopacket.CaptureInfo) {
 			off = len(h.buf)
 			break
 		}
-		end := off + d.Header + n
+		end := off + n
 		if end > len(h.buf) {
 			break
 		}
 		m := h.message(at(end))
-		d.decode(m, h.buf[off+d.Header:end])
+		decodeFrame(d, m, h.buf[off:end])
 		h.msgs = append(h.msgs, m)
 		off = end
 	}
@@ -105,9 +117,9 @@ func (h *half) end(s *stream) {
 	}
 	m := &Message{Time: last, Where: "end of connection"}
 	why := fmt.Sprintf("connection ended inside a frame: %d bytes of it captured", len(h.buf))
-	if len(h.buf) >= s.f.dialect.Header {
-		if n, err := s.f.dialect.frameLength(h.buf); err == nil {
-			why = fmt.Sprintf("connection ended inside a frame: %d of %d bytes captured", len(h.buf)-s.f.dialect.Header, n)
+	if hs := lengthSize(s.f.dialect.Framing.Length); hs > 0 && len(h.buf) >= hs {
+		if n, err := frameSize(s.f.dialect, h.buf); err == nil {
+			why = fmt.Sprintf("connection ended inside a frame: %d of %d bytes captured", len(h.buf)-hs, n-hs)
 		}
 	}
 	malformed(m, h.buf, why)

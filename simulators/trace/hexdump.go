@@ -86,13 +86,18 @@ func readHexDump(r io.Reader, opts Options) (*Trace, error) {
 			continue
 		}
 		m := &Message{Time: l.Time, TimeOfDay: l.TimeOfDay, Conn: "dump", Dir: l.Dir, Where: where}
-		body := l.Raw
-		if len(body) > d.Header {
-			if n, err := d.frameLength(body); err == nil && n == len(body)-d.Header {
-				body = body[d.Header:]
+		// The line holds the frame with its length header when the header
+		// says exactly the rest of the line; else it starts at the TPDU
+		// (or the application header, or the message).
+		if hs := lengthSize(d.Framing.Length); hs > 0 && len(l.Raw) > hs {
+			if n, err := frameSize(d, l.Raw); err == nil && n == len(l.Raw) {
+				decodeFrame(d, m, l.Raw)
+			} else {
+				decodeLine(d, m, l.Raw)
 			}
+		} else {
+			decodeLine(d, m, l.Raw)
 		}
-		d.decode(m, body)
 		if m.Dir == "" && len(m.MTI) == 4 {
 			// The line does not say: a request goes to the host.
 			m.Dir = DirIn

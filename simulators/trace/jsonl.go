@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/possim/possim/simulators/acquirer"
+	"github.com/possim/possim/simulators/iso"
 	"github.com/possim/possim/virtualdevices/bridge"
 )
 
@@ -70,7 +71,7 @@ func readJSONL(r io.Reader, opts Options) (*Trace, error) {
 	return t, nil
 }
 
-func (t *Trace) addJSONLine(b []byte, where string, d Dialect) error {
+func (t *Trace) addJSONLine(b []byte, where string, d *iso.Dialect) error {
 	var l jsonLine
 	if err := json.Unmarshal(b, &l); err != nil {
 		return fmt.Errorf("not JSON: %w", err)
@@ -89,7 +90,7 @@ func (t *Trace) addJSONLine(b []byte, where string, d Dialect) error {
 			conn = "host"
 		}
 		t.Messages = append(t.Messages, &Message{Kind: KindISO, Time: *l.Time, Conn: conn, Dir: l.Dir,
-			Where: where, MTI: l.MTI, Fields: d.fieldsOf(l.MTI, l.Fields), Note: l.Note,
+			Where: where, MTI: l.MTI, Fields: fieldsOf(d, l.MTI, l.Fields), Note: l.Note,
 			NotSent: strings.Contains(l.Note, "not sent")})
 		return nil
 	}
@@ -98,7 +99,7 @@ func (t *Trace) addJSONLine(b []byte, where string, d Dialect) error {
 
 // addTimeline takes the wire messages of a timeline. The directions are
 // turned to the host's side: a terminal's iso_out is the host's in.
-func (t *Trace) addTimeline(l jsonLine, where string, d Dialect) error {
+func (t *Trace) addTimeline(l jsonLine, where string, d *iso.Dialect) error {
 	if l.MTI == "" || (l.Kind != "iso_in" && l.Kind != "iso_out") {
 		t.Skipped++
 		return nil
@@ -111,7 +112,7 @@ func (t *Trace) addTimeline(l jsonLine, where string, d Dialect) error {
 		dir = map[string]string{DirIn: DirOut, DirOut: DirIn}[dir]
 	}
 	t.Messages = append(t.Messages, &Message{Kind: KindISO, At: *l.AtNS, HasAt: true, Conn: l.Source, Dir: dir,
-		Where: where, MTI: l.MTI, Fields: d.fieldsOf(l.MTI, l.Fields), Note: l.Text,
+		Where: where, MTI: l.MTI, Fields: fieldsOf(d, l.MTI, l.Fields), Note: l.Text,
 		NotSent: strings.Contains(l.Text, "not sent")})
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/gopacket/gopacket/reassembly"
+	"github.com/possim/possim/simulators/iso"
 )
 
 // packetSource is what pcapgo's pcap and pcapng readers have in common.
@@ -87,7 +88,7 @@ func (c *packetContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 // side listened.
 type streamFactory struct {
 	t       *Trace
-	dialect Dialect
+	dialect *iso.Dialect
 	port    int
 	servers map[string]int // connection key -> listening port, from SYN or SYN-ACK
 	streams []*stream

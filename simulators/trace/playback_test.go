@@ -11,14 +11,15 @@ import (
 
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
+	"github.com/possim/possim/simulators/iso"
 )
 
 // msg builds a message of a hand-made trace.
 func msg(at time.Duration, dir, mti string, fields map[int]string) *Message {
 	m := &Message{Kind: KindISO, Time: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC).Add(at), Conn: "c", Dir: dir, MTI: mti}
-	d := Possim87()
+	d := iso.Possim87()
 	for n, v := range fields {
-		m.Fields = append(m.Fields, Field{Num: n, Name: d.name(n), Value: v})
+		m.Fields = append(m.Fields, Field{Num: n, Name: fieldName(d, n), Value: v})
 	}
 	return m
 }
@@ -177,7 +178,7 @@ func TestReplayOverlappingConnections(t *testing.T) {
 // time the sale was sent with now.
 func TestFreshKeysFollowOriginal(t *testing.T) {
 	now := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
-	rb := newRebuilder(Possim87().Spec, profile.Default(), true, func() time.Time { return now })
+	rb := newRebuilder(iso.Spec87, profile.Default(), true, func() time.Time { return now })
 	s := sale("000016", "000000007770", "476173******0010")
 	s[7] = "1130210930"
 	rev := sale("000017", "000000007770", "476173******0010")

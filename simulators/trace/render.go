@@ -26,6 +26,12 @@ func WriteText(w io.Writer, t *Trace) error {
 			ew.printf(" MALFORMED %d bytes, first %d: %s (%s)", m.Length, len(m.Head), hex.EncodeToString(m.Head), m.Malformed)
 		default:
 			ew.printf(" %s", m.MTI)
+			if m.TPDU != nil {
+				ew.printf(" tpdu %s", hex.EncodeToString(m.TPDU))
+			}
+			if m.AppHeader != nil {
+				ew.printf(" header %s", hex.EncodeToString(m.AppHeader))
+			}
 			if m.Exchange > 0 {
 				ew.printf(" exchange %d", m.Exchange)
 			}
@@ -84,6 +90,8 @@ type jsonMessage struct {
 	Dir       string      `json:"dir,omitempty"`
 	Where     string      `json:"where,omitempty"`
 	MTI       string      `json:"mti,omitempty"`
+	TPDU      string      `json:"tpdu,omitempty"`       // hex, as on the wire
+	AppHeader string      `json:"app_header,omitempty"` // hex, as on the wire
 	Exchange  int         `json:"exchange,omitempty"`
 	Role      string      `json:"role,omitempty"`
 	Fields    []jsonField `json:"fields,omitempty"`
@@ -118,6 +126,7 @@ func WriteJSON(w io.Writer, t *Trace) error {
 		} else if !m.Time.IsZero() {
 			j.Time = m.Time.UTC().Format(time.RFC3339Nano)
 		}
+		j.TPDU, j.AppHeader = hex.EncodeToString(m.TPDU), hex.EncodeToString(m.AppHeader)
 		if m.Malformed != "" {
 			j.HeadHex = hex.EncodeToString(m.Head)
 		}

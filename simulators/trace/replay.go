@@ -23,7 +23,9 @@ type ReplayOptions struct {
 	FreshKeys bool
 	Strict    bool             // fail the fields that always differ too
 	Profile   *profile.Profile // for masked PANs and the TMK; nil: default
-	Dialect   Dialect          // zero: Possim87
+	// Dialect is the wire the host speaks; nil: possim87. Requests go in
+	// the TPDU and header they were recorded with, else the dialect's.
+	Dialect *iso.Dialect
 	// AnswerTimeout is how long an answer the recording has is waited for
 	// (0: 10 s); Silence how long one it has not (0: the recorded gap to
 	// the next request on its connection, at most AnswerTimeout; else 500 ms).
@@ -115,9 +117,7 @@ func requests(t *Trace) (reqs []*Message, answers map[*Message]*Message) {
 // as many connections as the trace had, and compares every answer with
 // the recorded one.
 func Replay(ctx context.Context, t *Trace, opts ReplayOptions) (*ReplayResult, error) {
-	if opts.Dialect.Spec == nil {
-		opts.Dialect = Possim87()
-	}
+	opts.Dialect = wire(opts.Dialect)
 	if opts.Profile == nil {
 		opts.Profile = profile.Default()
 	}
@@ -205,7 +205,7 @@ func Replay(ctx context.Context, t *Trace, opts ReplayOptions) (*ReplayResult, e
 			continue
 		}
 		e.SentSTAN, _ = msg.GetString(11)
-		if err := c.send(msg); err != nil {
+		if err := c.send(msg, iso.Envelope{TPDU: m.TPDU, Header: m.AppHeader}); err != nil {
 			close(done[i])
 			return res, fmt.Errorf("exchange %d on connection %d: %w", m.Exchange, c.n, err)
 		}

@@ -2,8 +2,8 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -16,8 +16,7 @@ import (
 type replayConn struct {
 	n    int
 	conn net.Conn
-	d    Dialect
-	spec *iso8583.MessageSpec
+	d    *iso.Dialect
 
 	mu      sync.Mutex
 	pending []*iso8583.Message
@@ -33,19 +32,25 @@ func dial(ctx context.Context, opts ReplayOptions, n int) (*replayConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the host at %s: %w", opts.Addr, err)
 	}
-	c := &replayConn{n: n, conn: nc, d: opts.Dialect, spec: opts.Dialect.Spec,
+	c := &replayConn{n: n, conn: nc, d: opts.Dialect,
 		arrived: make(chan struct{}, 1), done: make(chan struct{})}
 	c.wg.Add(1)
 	go c.read()
 	return c, nil
 }
 
-func (c *replayConn) send(m *iso8583.Message) error {
+// send frames m in the dialect with env, made to fit it: a recorded TPDU
+// goes back as it was, unless its ID is not the dialect's.
+func (c *replayConn) send(m *iso8583.Message, env iso.Envelope) error {
 	packed, err := m.Pack()
 	if err != nil {
 		return fmt.Errorf("packing the request: %w", err)
 	}
-	if _, err := c.conn.Write(iso.Frame(packed)); err != nil {
+	frame, err := c.d.AppendFrame(nil, c.d.Fit(env), packed)
+	if err != nil {
+		return fmt.Errorf("framing the request: %w", err)
+	}
+	if _, err := c.conn.Write(frame); err != nil {
 		return fmt.Errorf("sending the request: %w", err)
 	}
 	return nil
@@ -57,22 +62,18 @@ func (c *replayConn) send(m *iso8583.Message) error {
 func (c *replayConn) read() {
 	defer c.wg.Done()
 	defer close(c.done)
-	hdr := make([]byte, c.d.Header)
 	for {
-		if _, err := io.ReadFull(c.conn, hdr); err != nil {
-			return
+		_, body, off, err := c.d.ReadFrame(c.conn)
+		var m *iso8583.Message
+		if err == nil {
+			m, err = c.d.Unpack(body, off)
 		}
-		n, err := c.d.frameLength(hdr)
 		if err != nil {
-			return
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(c.conn, body); err != nil {
-			return
-		}
-		m := iso8583.NewMessage(c.spec)
-		if err := unpack(m, body); err != nil {
-			m = iso8583.NewMessage(c.spec)
+			var fe *iso.FrameError
+			if body == nil || !errors.As(err, &fe) {
+				return // the stream is out of step or closed
+			}
+			m = c.d.NewMessage()
 			m.MTI("????")
 		}
 		c.mu.Lock()

@@ -8,6 +8,8 @@ import (
 	"io"
 	"sort"
 	"time"
+
+	"github.com/possim/possim/simulators/iso"
 )
 
 // Format names the kind of input a trace was read from.
@@ -51,6 +53,10 @@ type Message struct {
 	Dir       string // DirIn, DirOut, or a bridge direction
 	Where     string // where in the input: "packet 12", "line 3"
 	MTI       string
+	// TPDU and AppHeader are the envelope the message travelled in, as
+	// on the wire; nil when the dialect has none or the source keeps none.
+	TPDU      []byte
+	AppHeader []byte
 	Fields    []Field // in field-number order, values masked
 	// Malformed says why the frame could not be decoded; Length and Head
 	// are then all that is shown of it (the rest could hold card data).
@@ -120,8 +126,8 @@ type Trace struct {
 
 // Options tell Read how to read.
 type Options struct {
-	Dialect Dialect // zero value: Possim87
-	Port    int     // host port in captures; 0 guesses it
+	Dialect *iso.Dialect // the wire's spec and framing; nil: possim87
+	Port    int          // host port in captures; 0 guesses it
 }
 
 // ErrUnknownFormat is returned for input whose format is not recognised.
@@ -131,9 +137,7 @@ var ErrUnknownFormat = errors.New("unknown trace format")
 // that cannot be read at all; partly readable input gives a Trace with
 // Problems.
 func Read(r io.Reader, opts Options) (*Trace, error) {
-	if opts.Dialect.Spec == nil {
-		opts.Dialect = Possim87()
-	}
+	opts.Dialect = wire(opts.Dialect)
 	br := bufio.NewReader(r)
 	head, err := br.Peek(4)
 	if len(head) == 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/moov-io/iso8583/field"
 	"github.com/possim/possim/card"
+	"github.com/possim/possim/simulators/iso"
 )
 
 // tshark returns tshark's path; without it the test skips, except under CI
@@ -79,7 +80,7 @@ func wiresharkDecode(t *testing.T, pcap string, port int) []wsMessage {
 // wsMasked is what trace shows for Wireshark's value v of field n: the
 // same masking, and numbers without their leading zeros as moov reads
 // them.
-func wsMasked(d Dialect, n int, v string) string {
+func wsMasked(d *iso.Dialect, n int, v string) string {
 	switch n {
 	case 2:
 		return card.MaskPAN(v)
@@ -113,7 +114,7 @@ func TestWiresharkAgrees(t *testing.T) {
 	const pcap, port = "testdata/session.pcapng", 18583
 	ws := wiresharkDecode(t, pcap, port)
 	tr := readFile(t, pcap, Options{Port: port})
-	d := Possim87()
+	d := iso.Possim87()
 	if len(ws) != len(tr.Messages) {
 		t.Fatalf("Wireshark reads %d messages, trace %d", len(ws), len(tr.Messages))
 	}
