@@ -149,64 +149,14 @@ func certifyCapsSteps() []Step {
 			Help:    "After the first answer that asked for a key change (field 53 01...), a 0800 with field 70 = 101, answered 00 with a key in field 62, comes before any new 0200, 0100 or 0220.",
 			Fn: func(ctx context.Context) error {
 				cc := certCaseOf(ctx)
-				return cc.waitFor(ctx, cc.s.opts.Timeout, func(evs []acquirer.Event) error {
-					asked, ok := keyChangeAsked(evs)
-					if !ok {
-						return final("no answer of the host carried field 53 %q in this case: the host never asked for a key change", acquirer.KeyChangeRequired)
-					}
-					for _, ev := range after(evs, asked) {
-						switch {
-						case ev.Dir != "in":
-						case isFinancial(ev.MTI):
-							return final("the host asked for a key change (field 53 of its %s to STAN %s) and the terminal sent %s without changing its key first (0800, 70=101)",
-								asked.MTI, asked.Fields["11"], describe(ev))
-						case ev.MTI == iso.MTINetworkRequest && ev.Fields["70"] == iso.NetKeyChange:
-							a, ok := answerOf(evs, ev)
-							if !ok {
-								return fmt.Errorf("the host has not answered the key change %s", describe(ev))
-							}
-							if a.RespCode != iso.RCApproved || a.Fields["62"] == "" {
-								return final("the key change %s was answered %s with field 62 %q: want 00 and a key", describe(ev), a.RespCode, a.Fields["62"])
-							}
-							return nil
-						}
-					}
-					return fmt.Errorf("the host asked for a key change (field 53 of its %s to STAN %s); no key change (0800, 70=101) yet", asked.MTI, asked.Fields["11"])
-				})
+				return cc.waitFor(ctx, cc.s.opts.Timeout, checkKeyChange)
 			}},
 		{Domain: check, Pattern: `^the sale after the key change was approved: its PIN verified under the new key$`,
 			Example: "Then the sale after the key change was approved: its PIN verified under the new key",
 			Help:    "The first 0200 after the key change carries a PIN block and the host, which checks it under the key of the key change, answered 00.",
 			Fn: func(ctx context.Context) error {
 				cc := certCaseOf(ctx)
-				return cc.waitFor(ctx, cc.s.opts.Timeout, func(evs []acquirer.Event) error {
-					kc, ok := lastRequestWhere(evs, func(ev acquirer.Event) bool {
-						return ev.MTI == iso.MTINetworkRequest && ev.Fields["70"] == iso.NetKeyChange
-					})
-					if !ok {
-						return final("the terminal sent no key change (0800, 70=101) in this case")
-					}
-					for _, ev := range after(evs, kc) {
-						if ev.Dir != "in" || !isPurchase(ev) {
-							continue
-						}
-						if _, ok := ev.Fields["52"]; !ok {
-							return final("the sale after the key change, %s, carries no PIN block (field 52): nothing proves the new key", describe(ev))
-						}
-						a, ok := answerOf(evs, ev)
-						switch {
-						case !ok:
-							return fmt.Errorf("the host has not answered %s", describe(ev))
-						case a.RespCode == iso.RCIncorrectPIN:
-							return final("the host could not verify the PIN block of %s under the new key (answered 55, incorrect PIN): "+
-								"the terminal did not load the key of field 62 into its PIN pad", describe(ev))
-						case a.RespCode != iso.RCApproved:
-							return final("the host answered the sale after the key change, %s, with %s (%s), want 00", describe(ev), a.RespCode, iso.ResponseText(a.RespCode))
-						}
-						return nil
-					}
-					return fmt.Errorf("no sale after the key change %s", describe(kc))
-				})
+				return cc.waitFor(ctx, cc.s.opts.Timeout, checkSaleUnderNewKey)
 			}},
 		{Domain: check, Pattern: `^the terminal sent an echo test \(0800 70=301\) after each (\d+) seconds idle, give or take (\d+)$`,
 			Example: "Then the terminal sent an echo test (0800 70=301) after each 3 seconds idle, give or take 1",
@@ -293,4 +243,62 @@ func lastRequestWhere(evs []acquirer.Event, ok func(acquirer.Event) bool) (acqui
 		}
 	}
 	return acquirer.Event{}, false
+}
+
+// checkKeyChange: after the first answer that asked for a key change, a
+// key change answered 00 with a key comes before any new transaction.
+func checkKeyChange(evs []acquirer.Event) error {
+	asked, ok := keyChangeAsked(evs)
+	if !ok {
+		return final("no answer of the host carried field 53 %q in this case: the host never asked for a key change", acquirer.KeyChangeRequired)
+	}
+	for _, ev := range after(evs, asked) {
+		switch {
+		case ev.Dir != "in":
+		case isFinancial(ev.MTI):
+			return final("the host asked for a key change (field 53 of its %s to STAN %s) and the terminal sent %s without changing its key first (0800, 70=101)",
+				asked.MTI, asked.Fields["11"], describe(ev))
+		case ev.MTI == iso.MTINetworkRequest && ev.Fields["70"] == iso.NetKeyChange:
+			a, ok := answerOf(evs, ev)
+			if !ok {
+				return fmt.Errorf("the host has not answered the key change %s", describe(ev))
+			}
+			if a.RespCode != iso.RCApproved || a.Fields["62"] == "" {
+				return final("the key change %s was answered %s with field 62 %q: want 00 and a key", describe(ev), a.RespCode, a.Fields["62"])
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("the host asked for a key change (field 53 of its %s to STAN %s); no key change (0800, 70=101) yet", asked.MTI, asked.Fields["11"])
+}
+
+// checkSaleUnderNewKey: the first sale after the last key change carries
+// a PIN block the host approved, so verified under the new key.
+func checkSaleUnderNewKey(evs []acquirer.Event) error {
+	kc, ok := lastRequestWhere(evs, func(ev acquirer.Event) bool {
+		return ev.MTI == iso.MTINetworkRequest && ev.Fields["70"] == iso.NetKeyChange
+	})
+	if !ok {
+		return final("the terminal sent no key change (0800, 70=101) in this case")
+	}
+	for _, ev := range after(evs, kc) {
+		if ev.Dir != "in" || !isPurchase(ev) {
+			continue
+		}
+		if _, ok := ev.Fields["52"]; !ok {
+			return final("the sale after the key change, %s, carries no PIN block (field 52): nothing proves the new key", describe(ev))
+		}
+		a, ok := answerOf(evs, ev)
+		switch {
+		case !ok:
+			return fmt.Errorf("the host has not answered %s", describe(ev))
+		case a.RespCode == iso.RCIncorrectPIN:
+			return final("the host could not verify the PIN block of %s under the new key (answered 55, incorrect PIN): "+
+				"the terminal did not load the key of field 62 into its PIN pad", describe(ev))
+		case a.RespCode != iso.RCApproved:
+			return final("the host answered the sale after the key change, %s, with %s (%s), want 00", describe(ev), a.RespCode, iso.ResponseText(a.RespCode))
+		}
+		return nil
+	}
+	return fmt.Errorf("no sale after the key change %s", describe(kc))
 }
