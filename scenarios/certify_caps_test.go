@@ -86,8 +86,8 @@ func TestCheckKeyChange(t *testing.T) {
 	}
 	const asks = acquirer.KeyChangeRequired
 	for _, tc := range []struct {
-		name            string
-		evs             []acquirer.Event
+		name             string
+		evs              []acquirer.Event
 		change, underNew string // "" passes
 	}{
 		{"changed, then approved", seq(sale("000001", "00", asks), keyChange("000002", "00"), sale("000003", "00", "")), "", ""},
