@@ -16,13 +16,16 @@ import (
 
 // prompt is what the operator is asked to do on the terminal under test.
 type prompt struct {
-	Op     string // sale, qr, void, refund, preauth, completion, settle, signon
+	Op     string // sale, qr, void, refund, preauth, completion, settle, signon, idle
 	Amount string // major units, 12.34
 	Card   string // a card alias of the profile
 	Entry  string // chip, tap, swipe
-	PIN    string
+	PIN    string // one PIN, or several comma separated: one per prompt
 	STAN   string // the original's, for a void, refund or completion
 	Code   string // a QR payment code
+	// Seconds is how long the terminal stays idle (idle); EchoIdle, after
+	// how many idle seconds it is set to send an echo test.
+	Seconds, EchoIdle string
 }
 
 // String is the prompt as the console shows it: "SALE 12.34, card
@@ -39,8 +42,16 @@ func (p prompt) String() string {
 		}
 		parts = append(parts, c)
 	}
-	if p.PIN != "" {
+	if pins := strings.Split(p.PIN, ","); len(pins) > 1 {
+		parts = append(parts, "PINs "+strings.Join(pins, " then ")+", one per prompt")
+	} else if p.PIN != "" {
 		parts = append(parts, "PIN "+p.PIN)
+	}
+	if p.Seconds != "" {
+		parts[0] += " " + p.Seconds + " s"
+	}
+	if p.EchoIdle != "" {
+		parts = append(parts, "echo test after "+p.EchoIdle+" s idle")
 	}
 	if p.Code != "" {
 		parts = append(parts, "payment code "+p.Code)
@@ -55,7 +66,7 @@ func (p prompt) String() string {
 func (p prompt) env(host string) []string {
 	return []string{"POSSIM_OP=" + p.Op, "POSSIM_AMOUNT=" + p.Amount, "POSSIM_CARD=" + p.Card,
 		"POSSIM_ENTRY=" + p.Entry, "POSSIM_PIN=" + p.PIN, "POSSIM_STAN=" + p.STAN,
-		"POSSIM_CODE=" + p.Code, "POSSIM_HOST=" + host}
+		"POSSIM_CODE=" + p.Code, "POSSIM_SECONDS=" + p.Seconds, "POSSIM_ECHO_IDLE=" + p.EchoIdle, "POSSIM_HOST=" + host}
 }
 
 // want selects the request a prompt waits for.
@@ -72,6 +83,7 @@ type want struct {
 func (cc *certCase) operate(ctx context.Context, p prompt, w want) error {
 	o := cc.s.opts
 	mark := time.Now()
+	cc.prompted = mark
 	deadline := mark.Add(o.Timeout)
 	fmt.Fprintf(o.Console, "OPERATOR: %s\n", p)
 	if o.Operator != "" {

@@ -132,6 +132,9 @@ type certCase struct {
 	start  time.Time
 	report *harness.ScenarioReport
 	last   *acquirer.Event // the request the last prompt waited for
+	// prompted is when the last prompt was given: the checks of what the
+	// terminal did for it (PIN entries, idle echoes) start there.
+	prompted time.Time
 	// reversal is the first reversal of a sale the case found: the repeat
 	// and ordering checks follow it.
 	reversal *acquirer.Event

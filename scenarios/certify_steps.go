@@ -16,7 +16,8 @@ import (
 // wire must show. It is registered only for certify runs; possim run
 // never sees it.
 func certifySteps() []Step {
-	return append(append(certifyHostSteps(), certifyOperatorSteps()...), certifyCheckSteps()...)
+	steps := append(append(certifyHostSteps(), certifyOperatorSteps()...), certifyCheckSteps()...)
+	return append(steps, certifyCapsSteps()...)
 }
 
 // CertifySteps lists the certify step set (docs/certify.md).

@@ -20,7 +20,7 @@ func runCertify(ctx context.Context, args []string, env *Env) error {
 	fs := newFlagSet(env, "certify", certifyExample)
 	listen := fs.String("listen", "127.0.0.1:8583", "`ADDR` the host listens on; point the terminal under test at it")
 	plan := fs.String("plan", "", "the test plan: a `DIR` or .feature file of @certify cases (e.g. features/certify)")
-	operator := fs.String("operator", "", "run `CMD` (sh -c) once per prompt, the prompt in POSSIM_OP, POSSIM_AMOUNT, POSSIM_CARD, POSSIM_ENTRY, POSSIM_PIN, POSSIM_STAN, POSSIM_CODE, POSSIM_HOST; default: prompts on the console")
+	operator := fs.String("operator", "", "run `CMD` (sh -c) once per prompt, the prompt in POSSIM_OP, POSSIM_AMOUNT, POSSIM_CARD, POSSIM_ENTRY, POSSIM_PIN, POSSIM_STAN, POSSIM_CODE, POSSIM_SECONDS, POSSIM_ECHO_IDLE, POSSIM_HOST; default: prompts on the console")
 	html := fs.String("html", "", "write the HTML certification report to `FILE`")
 	format := fs.String("format", "pretty", "formats, comma separated; name:FILE writes to a file (pretty, progress, junit, cucumber)")
 	timeout := fs.Duration("timeout", scenarios.DefaultCertifyTimeout, "how long a prompt waits for the terminal's message (and an operator command may run)")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -25,8 +26,9 @@ func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) 
 
 // terminalOperator is an operator command that works the possim terminal
 // from the prompt's POSSIM_* variables, keeping its state in state (a
-// shell word: a quoted path, or one with $$ in it).
-func terminalOperator(t *testing.T, state string) string {
+// shell word: a quoted path, or one with $$ in it). The terminal allows 4
+// PIN entries per sale unless tries says otherwise.
+func terminalOperator(t *testing.T, state string, tries ...int) string {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -34,7 +36,9 @@ func terminalOperator(t *testing.T, state string) string {
 	}
 	return "POSSIM_AS_MAIN=1 " + shQuote(self) + ` terminal --host "$POSSIM_HOST" --state ` + state + ` --timeout 3s "$POSSIM_OP"` +
 		` ${POSSIM_AMOUNT:+--amount "$POSSIM_AMOUNT"} ${POSSIM_CARD:+--card "$POSSIM_CARD"} ${POSSIM_ENTRY:+--entry "$POSSIM_ENTRY"}` +
-		` ${POSSIM_PIN:+--pin "$POSSIM_PIN"} ${POSSIM_STAN:+--stan "$POSSIM_STAN"} ${POSSIM_CODE:+--code "$POSSIM_CODE"}`
+		` ${POSSIM_PIN:+--pin "$POSSIM_PIN"} ${POSSIM_STAN:+--stan "$POSSIM_STAN"} ${POSSIM_CODE:+--code "$POSSIM_CODE"}` +
+		` ${POSSIM_SECONDS:+--for "${POSSIM_SECONDS}s"} ${POSSIM_ECHO_IDLE:+--echo-idle "${POSSIM_ECHO_IDLE}s"}` +
+		` --pin-tries ` + strconv.Itoa(append(tries, 4)[0])
 }
 
 func runCertifyMain(t *testing.T, args ...string) (int, string) {
@@ -59,14 +63,14 @@ func TestCertifyPossimTerminal(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("possim certify exited %d:\n%s", code, out)
 	}
-	if !strings.Contains(out, "17 scenarios (17 passed)") {
-		t.Errorf("want the 17 cases passed:\n%s", out)
+	if !strings.Contains(out, "21 scenarios (21 passed)") {
+		t.Errorf("want the 21 cases passed:\n%s", out)
 	}
 	page, err := os.ReadFile(html)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"terminal certification report", "T05.2 Unanswered reversal", "Original Data Elements", "0401", ">17 passed<"} {
+	for _, want := range []string{"terminal certification report", "T05.2 Unanswered reversal", "Original Data Elements", "0401", ">21 passed<", "T07.3 PIN key change"} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("the HTML report lacks %q", want)
 		}
@@ -147,5 +151,26 @@ func TestRunPointsAtCertify(t *testing.T) {
 	code, _, stderr := runMain("run", "../../features/certify")
 	if code != 1 || !strings.Contains(stderr, "run them with possim certify --plan") {
 		t.Errorf("exit %d, want 1 and a pointer to possim certify:\n%s", code, stderr)
+	}
+}
+
+// TestCertifyCatchesNoPINReentry: a terminal that allows one PIN entry per
+// sale ends it on the first 55; the re-entry case fails and says why.
+func TestCertifyCatchesNoPINReentry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs possim terminal processes")
+	}
+	dir := t.TempDir()
+	code, out := runCertifyMain(t, "--listen", "127.0.0.1:0", "--plan", "../../features/certify/07-terminal-capabilities.feature",
+		"--tags", "@pin-reentry", "--operator", terminalOperator(t, shQuote(filepath.Join(dir, "terminal.json")), 1), "--timeout", "10s")
+	if code != 1 {
+		t.Fatalf("possim certify exited %d, want 1:\n%s", code, out)
+	}
+	want := "with 55 (incorrect PIN) and the terminal sent no new 0200 after it: it did not ask for the PIN again"
+	if n := strings.Count(out, want); n < 2 {
+		t.Errorf("want both re-entry cases failed saying %q, found it %d times:\n%s", want, n, out)
+	}
+	if !strings.Contains(out, "2 scenarios (2 failed)") {
+		t.Errorf("want 2 cases run and failed:\n%s", out)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/possim/possim/money"
@@ -40,11 +41,15 @@ const terminalExample = `possim terminal --host 127.0.0.1:8583 signon
   possim terminal --host 127.0.0.1:8583 refund --stan 3 --amount 5.00
   possim terminal --host 127.0.0.1:8583 preauth --amount 200 --card visa-credit --pin 1234
   possim terminal --host 127.0.0.1:8583 completion --stan 7 --amount 150
+  possim terminal --host 127.0.0.1:8583 sale --amount 10 --card visa-credit --pin 1111,1234 --pin-tries 3
   possim terminal --host 127.0.0.1:8583 settle
+  possim terminal --host 127.0.0.1:8583 idle --for 10s --echo-idle 3s
   possim terminal --host 127.0.0.1:8583 --json log
   possim terminal --host 127.0.0.1:8583 --devices ./possim-devices reprint
 
-commands: signon, sale, qr, void, refund, preauth, completion, settle, log, reprint`
+commands: ` + termCommands + "`"
+
+const termCommands = "signon, sale, qr, void, refund, preauth, completion, settle, idle, log, reprint"
 
 // termFlags holds every flag of possim terminal; global flags may come
 // before or after the command.
@@ -60,6 +65,9 @@ type termFlags struct {
 
 	amount, items, card, entry, pin, method, code, stan string
 	signature, acceptPartial, scan                      bool
+
+	pinTries          int           // terminal parameter PINTries
+	echoIdle, idleFor time.Duration // terminal parameter EchoIdle; idle --for
 }
 
 func runTerminal(ctx context.Context, args []string, env *Env) error {
@@ -80,7 +88,10 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 	fs.StringVar(&f.items, "items", "", "basket `CODE[xQTY],...` (barcode or product name)")
 	fs.StringVar(&f.card, "card", "", "card `ALIAS` of the profile, presented on the virtual reader")
 	fs.StringVar(&f.entry, "entry", "chip", "how the card is presented: `chip|tap|swipe`")
-	fs.StringVar(&f.pin, "pin", "", "`PIN` typed on the virtual PIN pad (none: the cardholder signs)")
+	fs.StringVar(&f.pin, "pin", "", "`PIN[,PIN...]` typed on the virtual PIN pad, the next one each time the terminal asks again after an incorrect PIN (none: the cardholder signs)")
+	fs.IntVar(&f.pinTries, "pin-tries", 0, "PIN entries the terminal allows per sale: after an incorrect PIN (55) it asks again, up to `N` (0 or 1: no re-entry)")
+	fs.DurationVar(&f.echoIdle, "echo-idle", 0, "send an echo test (0800 70=301) when the link was idle this long, `D` (0: none); for idle")
+	fs.DurationVar(&f.idleFor, "for", 0, "idle: stay signed on and connected this long, `D`, then exit")
 	fs.StringVar(&f.method, "method", "credit", "payment `METHOD`: credit|debit")
 	fs.StringVar(&f.code, "code", "", "customer QR payment `CODE`")
 	fs.StringVar(&f.stan, "stan", "", "`STAN` of the original transaction")
@@ -92,7 +103,7 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return usageErr("a command is required: signon, sale, qr, void, refund, preauth, completion, settle, log, reprint")
+		return usageErr("a command is required: " + termCommands)
 	}
 	cmd := fs.Arg(0)
 	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
@@ -102,9 +113,12 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 		return usageErr("unexpected argument %q after %s", fs.Arg(0), cmd)
 	}
 	switch cmd {
-	case "signon", "sale", "qr", "void", "refund", "preauth", "completion", "settle", "log", "reprint":
+	case "signon", "sale", "qr", "void", "refund", "preauth", "completion", "settle", "idle", "log", "reprint":
 	default:
-		return usageErr("unknown terminal command %q; commands: signon, sale, qr, void, refund, preauth, completion, settle, log, reprint", cmd)
+		return usageErr("unknown terminal command %q; commands: %s", cmd, termCommands)
+	}
+	if err := termCheckCaps(cmd, f); err != nil {
+		return err
 	}
 	if f.host == "" && cmd != "log" {
 		return usageErr("--host ADDR is required (the acquirer host, e.g. 127.0.0.1:8583)")
@@ -171,6 +185,7 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 		Reader:          devs.reader,
 		PINPad:          devs.pinpad,
 		Scanner:         devs.scanner,
+		Params:          terminal.Params{PINTries: f.pinTries, EchoIdle: f.echoIdle},
 		Dial: func(ctx context.Context) (net.Conn, error) {
 			var d net.Dialer
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -188,6 +203,14 @@ func runTerminal(ctx context.Context, args []string, env *Env) error {
 				out.Receipts = append(out.Receipts, e.Text)
 			case terminal.EventAlert:
 				out.Alerts = append(out.Alerts, e.Text)
+			case terminal.EventISOOut:
+				if e.MTI == iso.MTINetworkRequest && e.Fields["70"] == iso.NetEcho {
+					out.echoes.Add(1)
+				}
+			case terminal.EventDevice:
+				if e.Text == "host link down" {
+					out.linkDown.Store(true)
+				}
 			case terminal.EventDisplay:
 				devs.operator(e.Text)
 			}
@@ -259,7 +282,7 @@ func termRun(ctx context.Context, term *terminal.Terminal, cmd string, f termFla
 		return v, nil
 	}
 	switch cmd {
-	case "sale", "qr", "void", "refund", "preauth", "completion", "settle":
+	case "sale", "qr", "void", "refund", "preauth", "completion", "settle", "idle":
 		if !term.SignedOn() {
 			// A real terminal signs on at power-on when it has no session.
 			if err := term.SignOn(ctx); err != nil {
@@ -272,6 +295,8 @@ func termRun(ctx context.Context, term *terminal.Terminal, cmd string, f termFla
 	switch cmd {
 	case "signon":
 		return term.SignOn(ctx)
+	case "idle":
+		return termIdle(ctx, f, out)
 	case "sale", "qr":
 		a, err := amount()
 		if err != nil {
@@ -505,12 +530,14 @@ func termOpenDevices(f termFlags, prof *profile.Profile, log *slog.Logger, env *
 			return nil, err
 		}
 	}
-	if f.pin != "" {
-		if err := pad.Type(f.pin); err != nil {
+	pins := termPINs(f.pin)
+	if len(pins) > 0 {
+		if err := pad.Type(pins[0]); err != nil {
 			d.close()
 			return nil, usageErr("--pin: %v", err)
 		}
 	}
+	next := 1
 	// The operator does what the terminal asks: scan the goods or the
 	// payment code, insert a swiped chip card, swipe after a failed chip read.
 	d.operator = func(display string) {
@@ -525,6 +552,16 @@ func termOpenDevices(f termFlags, prof *profile.Profile, log *slog.Logger, env *
 			return
 		case "SCAN CUSTOMER PAYMENT CODE":
 			_ = sc.Scan(f.code)
+			return
+		case terminal.IncorrectPINText:
+			// The cardholder types the next PIN ahead of the prompt to come,
+			// or, out of PINs, cancels it.
+			if next < len(pins) {
+				_ = pad.Type(pins[next])
+				next++
+			} else if len(pins) > 0 {
+				pad.Cancel()
+			}
 			return
 		}
 		if f.card == "" {
@@ -578,6 +615,8 @@ type termOutput struct {
 	Hints            []string               `json:"hints,omitempty"` // what probably happened, when the answer points at the terminal's state
 	Currency         string                 `json:"-"`
 	signedOn         bool                   // signed on by this run
+	echoes           atomic.Int32           // echo tests sent (0800 70=301), from the terminal's event goroutine
+	linkDown         atomic.Bool            // an idle echo went unanswered
 }
 
 func termPrint(w io.Writer, o *termOutput, asJSON bool) {

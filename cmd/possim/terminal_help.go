@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,6 +129,57 @@ func termHints(runErr error, f termFlags, fresh, signedOnNow bool, term *termina
 		return []string{fmt.Sprintf("the host has accepted a later cryptogram of card %s than its counter in %s (ATC %d): the state file that kept it was removed "+
 			"or another one is in use. Use that state file again, or start clean (a fresh host --db and a fresh --state); see docs/terminal.md",
 			f.card, f.state, term.CardATC(f.card))}
+	}
+	return nil
+}
+
+// termPINs reads --pin PIN[,PIN...]: one PIN per prompt.
+func termPINs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// termCheckCaps checks the flags of the terminal parameters and of idle.
+func termCheckCaps(cmd string, f termFlags) error {
+	for i, pin := range termPINs(f.pin) {
+		if len(pin) < 4 || len(pin) > 12 || strings.Trim(pin, "0123456789") != "" {
+			return usageErr("--pin %q: PIN %d of the list %q: a PIN is 4 to 12 digits, several comma separated", f.pin, i+1, pin)
+		}
+	}
+	switch {
+	case f.pinTries < 0:
+		return usageErr("--pin-tries %d: want 0 or more (0 or 1: no re-entry)", f.pinTries)
+	case f.echoIdle < 0:
+		return usageErr("--echo-idle %s: want 0 (no echo) or a positive duration, e.g. 60s", f.echoIdle)
+	case cmd == "idle" && f.idleFor <= 0:
+		return usageErr("idle needs --for D, how long to stay idle, e.g. --for 30s")
+	case cmd != "idle" && f.idleFor != 0:
+		return usageErr("--for is for the idle command, not %s", cmd)
+	}
+	return nil
+}
+
+// termIdle keeps the signed-on terminal connected and untouched for
+// --for, its idle echo (--echo-idle) keeping the link alive; an echo not
+// answered fails the command.
+func termIdle(ctx context.Context, f termFlags, out *termOutput) error {
+	before := out.echoes.Load()
+	stopped := ""
+	select {
+	case <-ctx.Done():
+		stopped = " (interrupted)"
+	case <-time.After(f.idleFor):
+	}
+	n := out.echoes.Load() - before
+	if f.echoIdle > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("idle for %s%s: %d echo tests sent, one after each %s idle", f.idleFor, stopped, n, f.echoIdle))
+	} else {
+		out.Notes = append(out.Notes, fmt.Sprintf("idle for %s%s: no echo tests (--echo-idle 0)", f.idleFor, stopped))
+	}
+	if out.linkDown.Load() {
+		return fmt.Errorf("idle: an echo test went unanswered within --timeout %s: host link marked down", f.timeout)
 	}
 	return nil
 }
