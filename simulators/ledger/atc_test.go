@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-func TestRaiseATCSurvivesReopen(t *testing.T) {
+func TestRaiseATCSurvivesReopen(t *testing.T) { eachBackend(t, testRaiseATCSurvivesReopen) }
+
+func testRaiseATCSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)

@@ -36,12 +36,14 @@ type Options struct {
 // goroutine on one connection; reads use a separate pool of read-only
 // connections, which WAL lets run beside the writer.
 type Ledger struct {
-	path string
+	path string // the file, or the PostgreSQL URL without its password
+	dsn  string // what Open was given, to connect again
+	d    *dialect
 	log  *slog.Logger
 	opts Options
 
-	wdb   *sql.DB // one connection, owned by the committer
-	rdb   *sql.DB // read-only pool
+	wdb   db // one connection, owned by the committer
+	rdb   db // read-only pool
 	w     *writer
 	reqs  chan *request
 	done  chan struct{} // closed when the committer has stopped
@@ -55,9 +57,15 @@ type Ledger struct {
 // Open opens or creates the journal at path, checks it (PRAGMA quick_check),
 // creates the schema and starts the committer. Errors name the path and say
 // what is wrong; they wrap ErrLocked or ErrCorrupt where that is the cause.
+//
+// A path starting postgres:// or postgresql:// is a PostgreSQL database
+// instead (see openPostgres): several hosts may share it.
 func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
-	if err := checkPath(path); err != nil {
-		return nil, err
+	pg := IsPostgresURL(path)
+	if !pg {
+		if err := checkPath(path); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -80,12 +88,15 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger %s: %w: synchronous %q (want FULL or NORMAL)", path, ErrInvalid, opts.Synchronous)
 	}
 
-	l := &Ledger{path: path, log: opts.Logger, opts: opts}
-	base := path + "?_pragma=busy_timeout(" + fmt.Sprint(opts.BusyTimeout.Milliseconds()) + ")"
+	l := &Ledger{path: path, dsn: path, d: sqliteDialect, log: opts.Logger, opts: opts}
 	var err error
-	l.wdb, err = sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+opts.Synchronous+")")
+	if pg {
+		err = l.openPostgres(ctx)
+	} else {
+		err = l.openSQLite()
+	}
 	if err != nil {
-		return nil, l.fileErr("opening", err)
+		return nil, err
 	}
 	l.wdb.SetMaxOpenConns(1)
 	l.wdb.SetMaxIdleConns(1)
@@ -95,21 +106,16 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	w, err := l.startWriter(ctx)
 	if err != nil {
 		l.wdb.Close()
+		l.rdb.Close()
 		return nil, err
 	}
 	l.w = w
 
-	l.rdb, err = sql.Open("sqlite", base+"&_pragma=query_only(1)")
-	if err == nil {
-		l.rdb.SetMaxOpenConns(8)
-		l.rdb.SetMaxIdleConns(8)
-		err = l.rstmt.prepare(ctx, l.rdb)
-	}
-	if err != nil {
+	l.rdb.SetMaxOpenConns(8)
+	l.rdb.SetMaxIdleConns(8)
+	if err = l.rstmt.prepare(ctx, l.rdb); err != nil {
 		w.close()
-		if l.rdb != nil {
-			l.rdb.Close()
-		}
+		l.rdb.Close()
 		l.wdb.Close()
 		return nil, l.fileErr("opening readers", err)
 	}
@@ -119,6 +125,22 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	l.pool.New = func() any { return &request{done: make(chan struct{}, 1)} }
 	go l.run()
 	return l, nil
+}
+
+// openSQLite opens the writer's and the readers' handles on the file.
+func (l *Ledger) openSQLite() error {
+	base := l.path + "?_pragma=busy_timeout(" + fmt.Sprint(l.opts.BusyTimeout.Milliseconds()) + ")"
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+l.opts.Synchronous+")")
+	if err != nil {
+		return l.fileErr("opening", err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return l.fileErr("opening readers", err)
+	}
+	l.wdb, l.rdb = db{w, l.d}, db{r, l.d}
+	return nil
 }
 
 // checkPath catches the mistakes SQLite reports vaguely ("unable to open

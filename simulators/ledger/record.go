@@ -1,8 +1,13 @@
 package ledger
 
 import (
+	"cmp"
 	"database/sql"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -37,7 +42,10 @@ func (w *writer) record(e *Entry, res *Result) error {
 	var m Merchant
 	if approved && (e.Kind.credits() || e.Kind == KindRefund) {
 		var ok bool
-		if m, ok = w.merchants[e.MerchantID]; !ok {
+		var err error
+		if m, ok, err = w.lockMerchant(e.MerchantID); err != nil {
+			return err
+		} else if !ok {
 			return fmt.Errorf("entry %s: merchant %q: %w", e.Key, e.MerchantID, ErrNotFound)
 		}
 	}
@@ -52,6 +60,11 @@ func (w *writer) record(e *Entry, res *Result) error {
 		}
 		if k != nil {
 			var err error
+			if e.Kind == KindReversal {
+				if err := w.lockKey(*k); err != nil {
+					return err
+				}
+			}
 			if found, err = w.scanOrig(w.st.selOrig.QueryRowContext(w.bg, k.TID, k.STAN, k.Date), &orig); err != nil {
 				return err
 			}
@@ -100,15 +113,14 @@ func (w *writer) record(e *Entry, res *Result) error {
 		oTID, oSTAN, oDate = e.Orig.TID, e.Orig.STAN, e.Orig.Date
 	}
 	cls := mtiClass(e.MTI)
-	r, err := w.st.insEntry.ExecContext(w.bg, e.Key.TID, e.Key.STAN, e.Key.Date, cls, e.MTI, e.ProcCode,
+	// On a duplicate, ON CONFLICT inserts nothing and returns no id; on
+	// PostgreSQL it first waits for another host's transaction inserting
+	// the same key, so the duplicate read next is the committed one.
+	var id int64
+	err = w.st.insEntry.QueryRowContext(w.bg, e.Key.TID, e.Key.STAN, e.Key.Date, cls, e.MTI, e.ProcCode,
 		string(e.Kind), e.MerchantID, e.PANMasked, e.CardRef, e.Method, e.Amount, e.Currency, e.RespCode,
-		e.AuthCode, e.RRN, e.Batch, oTID, oSTAN, oDate, origID, e.Time.UnixNano())
-	if err != nil {
-		return err
-	}
-	if n, err := r.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
+		e.AuthCode, e.RRN, e.Batch, oTID, oSTAN, oDate, origID, e.Time.UnixNano()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
 		ex, err := scanEntry(w.st.selEntry.QueryRowContext(w.bg, e.Key.TID, e.Key.STAN, e.Key.Date, cls))
 		if err != nil {
 			return err
@@ -116,7 +128,6 @@ func (w *writer) record(e *Entry, res *Result) error {
 		*res = Result{Duplicate: true, Existing: &ex}
 		return nil
 	}
-	id, err := r.LastInsertId()
 	if err != nil || !approved {
 		return err
 	}
@@ -132,7 +143,7 @@ func (w *writer) record(e *Entry, res *Result) error {
 		err = w.redo(e, id, &orig, res)
 	case undo:
 		err = w.undo(e, id, &orig, res)
-	case e.Kind == KindReversal && !found && k != nil:
+	case e.Kind == KindReversal && !found && k != nil && !w.l.d.pg:
 		if _, waiting := w.orphans[*k]; !waiting {
 			w.orphans[*k] = orphan{id: id, key: e.Key}
 		}
@@ -177,11 +188,10 @@ func (w *writer) credit(e *Entry, id int64, m *Merchant, res *Result) error {
 // lateReversal applies a reversal that arrived before the entry id it
 // reverses.
 func (w *writer) lateReversal(e *Entry, id int64, res *Result) error {
-	o, ok := w.orphans[e.Key]
-	if !ok {
-		return nil
+	o, ok, err := w.findOrphan(e.Key)
+	if err != nil || !ok {
+		return err
 	}
-	delete(w.orphans, e.Key)
 	if _, err := w.st.setOrigID.ExecContext(w.bg, id, o.id); err != nil {
 		return err
 	}
@@ -190,6 +200,26 @@ func (w *writer) lateReversal(e *Entry, id int64, res *Result) error {
 	orig := origRow{id: id, kind: e.Kind, resp: e.RespCode, merchant: e.MerchantID, cardRef: e.CardRef,
 		amount: e.Amount, timeNs: e.Time.UnixNano(), referenced: e.Orig != nil}
 	return w.undo(&rev, o.id, &orig, res)
+}
+
+// findOrphan takes the approved reversal waiting for the original k, if
+// any. SQLite's committer keeps them in memory; on PostgreSQL another host
+// may have journaled it, so the journal is asked, under the key's lock.
+func (w *writer) findOrphan(k Key) (orphan, bool, error) {
+	if !w.l.d.pg {
+		o, ok := w.orphans[k]
+		delete(w.orphans, k)
+		return o, ok, nil
+	}
+	if err := w.lockKey(k); err != nil {
+		return orphan{}, false, err
+	}
+	var o orphan
+	err := w.st.selOrphan.QueryRowContext(w.bg, k.TID, k.STAN, k.Date).Scan(&o.id, &o.key.TID, &o.key.STAN, &o.key.Date)
+	if errors.Is(err, sql.ErrNoRows) {
+		return orphan{}, false, nil
+	}
+	return o, err == nil, err
 }
 
 // refund takes the money back from the merchant: at once from the account
@@ -352,8 +382,12 @@ func (w *writer) post(p *posting, key Key, res *Result) error {
 	if p.ref != 0 {
 		ref = p.ref
 	}
+	open := 0
+	if p.open {
+		open = 1
+	}
 	if _, err := w.st.insPosting.ExecContext(w.bg, p.merchant, p.entryID, p.origin, p.typ, p.gross, p.fee, p.net,
-		p.bps, p.timeNs, ref, p.open); err != nil {
+		p.bps, p.timeNs, ref, open); err != nil {
 		return err
 	}
 	if d := balanceEffect(p.typ, p.net); d != 0 {
@@ -416,16 +450,22 @@ type cardDelta struct{ count, debit, credit int64 }
 
 // flush writes the balance and card-usage changes the transaction gathered:
 // one statement per merchant and per card-day instead of one per record.
+// Rows are written in key order, so two hosts' transactions lock them in
+// the same order and do not deadlock on them.
 func (w *writer) flush() error {
-	for id, d := range w.balances {
-		if d != 0 {
+	for _, id := range slices.Sorted(maps.Keys(w.balances)) {
+		if d := w.balances[id]; d != 0 {
 			if _, err := w.st.addBalance.ExecContext(w.bg, d, id); err != nil {
 				return err
 			}
 		}
 	}
 	clear(w.balances)
-	for k, u := range w.cards {
+	keys := slices.SortedFunc(maps.Keys(w.cards), func(a, b cardDay) int {
+		return cmp.Or(strings.Compare(a.card, b.card), strings.Compare(a.day, b.day))
+	})
+	for _, k := range keys {
+		u := w.cards[k]
 		if _, err := w.st.upsCard.ExecContext(w.bg, k.card, k.day, u.count, u.debit, u.credit); err != nil {
 			return err
 		}

@@ -14,6 +14,8 @@ var (
 	ErrLocked = errors.New("database is locked")
 	// ErrCorrupt: the file is not a SQLite database or fails its integrity check.
 	ErrCorrupt = errors.New("database is corrupt or not a database")
+	// ErrUnavailable: the PostgreSQL server cannot be reached.
+	ErrUnavailable = errors.New("database unavailable")
 	// ErrInvalid: the caller passed an entry or merchant the ledger cannot keep.
 	ErrInvalid = errors.New("invalid input")
 )

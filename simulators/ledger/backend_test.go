@@ -1,0 +1,139 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// The ledger's tests run on both engines: eachBackend runs a test as the
+// subtests sqlite and postgres, and openLedger, inside one, opens a fresh
+// ledger of that engine. PostgreSQL tests need a server: the URL of a
+// database in POSSIM_TEST_POSTGRES (scripts/pg-test-server.sh starts one).
+// Without it they skip, and fail in CI, where one is always started.
+
+// postgresURL is the test server's URL, or "" after skipping (or failing,
+// in CI) t.
+func postgresURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("POSSIM_TEST_POSTGRES")
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI: POSSIM_TEST_POSTGRES is not set; .ci/run starts a server with scripts/pg-test-server.sh")
+		}
+		t.Skip("POSSIM_TEST_POSTGRES not set: no PostgreSQL server to test on (scripts/pg-test-server.sh starts one)")
+	}
+	return u
+}
+
+func eachBackend(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	t.Run("sqlite", f)
+	t.Run("postgres", func(t *testing.T) {
+		postgresURL(t)
+		f(t)
+	})
+}
+
+func onPostgres(t testing.TB) bool { return strings.Contains(t.Name(), "/postgres") }
+
+// freshDB is a new, empty database for t: a file in t.TempDir() under
+// sqlite, or under postgres a schema of its own in the test server's
+// database, dropped when t ends.
+func freshDB(t testing.TB) string {
+	t.Helper()
+	if !onPostgres(t) {
+		return filepath.Join(t.TempDir(), "ledger.db")
+	}
+	return freshSchema(t, postgresURL(t))
+}
+
+// freshSchema creates a schema in the database at base and returns base
+// with the schema as its search_path.
+func freshSchema(t testing.TB, base string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("creating a test schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err == nil {
+			db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// rawDB opens a second connection on the ledger's database, as an intruder
+// would.
+func rawDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	driver, dsn := "sqlite", path+"?_pragma=busy_timeout(5000)"
+	if IsPostgresURL(path) {
+		driver, dsn = "pgx", path
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestDialectRebind(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"SELECT 1", "SELECT 1"},
+		{"a = ? AND b = ?", "a = $1 AND b = $2"},
+		{"day = ?2 AND card = ?1", "day = $2 AND card = $1"},
+		{"x = '?' AND y = ?", "x = '?' AND y = $1"},
+		{"x = 'it''s?' AND y = ?", "x = 'it''s?' AND y = $1"},
+	} {
+		if got := postgresDialect.q(c.in); got != c.want {
+			t.Errorf("q(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if got := sqliteDialect.q(c.in); got != c.in {
+			t.Errorf("sqlite q(%q) = %q, want it unchanged", c.in, got)
+		}
+	}
+}
+
+func TestPostgresBadURL(t *testing.T) {
+	ctx := context.Background()
+	_, err := Open(ctx, "postgres://possim:s3cret-pw@127.0.0.1:1/nodb?connect_timeout=2", Options{})
+	if err == nil {
+		t.Fatal("Open on a closed port succeeded")
+	}
+	msg := err.Error()
+	for _, want := range []string{"host 127.0.0.1", "port 1", "database nodb"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not name %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "s3cret-pw") {
+		t.Errorf("error %q prints the password", msg)
+	}
+}

@@ -1,0 +1,202 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// IsPostgresURL reports whether a --db value names a PostgreSQL database
+// rather than a SQLite file.
+func IsPostgresURL(s string) bool {
+	ls := strings.ToLower(s)
+	return strings.HasPrefix(ls, "postgres://") || strings.HasPrefix(ls, "postgresql://")
+}
+
+// openPostgres connects the writer's and the readers' handles. The ledger
+// is database/sql-based, so pgx's database/sql driver lets the committer,
+// the reads and the checks run the same code on both engines; only the SQL
+// text is rewritten (see dialect).
+//
+// Several hosts may journal to one database. What SQLite's single writer
+// gave for free, the committer gets from PostgreSQL's locks (see
+// lockMerchant, lockKey and the FOR UPDATE of selOrig): every decision that
+// depends on what was journaled before is taken under a row or key lock
+// held to the commit.
+func (l *Ledger) openPostgres(ctx context.Context) error {
+	cfg, err := pgx.ParseConfig(l.dsn)
+	if err != nil {
+		// pgconn's parse error prints the URL with its password replaced.
+		return fmt.Errorf("ledger: %w: PostgreSQL URL: %w", ErrInvalid, err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	l.d = postgresDialect
+	l.path = pgName(cfg.Host, cfg.Port, cfg.User, cfg.Database)
+	connector := stdlib.GetConnector(*cfg)
+	l.wdb, l.rdb = db{sql.OpenDB(connector), l.d}, db{sql.OpenDB(connector), l.d}
+	if err := l.wdb.PingContext(ctx); err != nil {
+		l.wdb.Close()
+		l.rdb.Close()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("ledger %s: %w: cannot connect to PostgreSQL at host %s, port %d, database %s: %w",
+			l.path, ErrUnavailable, cfg.Host, cfg.Port, cfg.Database, err)
+	}
+	return nil
+}
+
+// pgName is how errors and logs name the database: its URL without the
+// password.
+func pgName(host string, port uint16, user, database string) string {
+	u := url.URL{Scheme: "postgres", User: url.User(user), Path: "/" + database}
+	if strings.HasPrefix(host, "/") {
+		u.RawQuery = url.Values{"host": {host}}.Encode()
+	} else {
+		u.Host = fmt.Sprintf("%s:%d", host, port)
+	}
+	return u.String()
+}
+
+// pgSchemaLock is the advisory lock key under which hosts create or migrate
+// the schema one at a time.
+const pgSchemaLock = 0x706f7373696d // "possim"
+
+// initPostgres creates or checks the schema, the version being kept in a
+// table of its own (PostgreSQL has no user_version).
+func (w *writer) initPostgres(ctx context.Context) error {
+	l := w.l
+	if _, err := w.conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return l.fileErr("creating schema", err)
+	}
+	err := func() error {
+		if _, err := w.conn.ExecContext(ctx, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", pgSchemaLock)); err != nil {
+			return err
+		}
+		if _, err := w.conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS possim_schema (version BIGINT NOT NULL)"); err != nil {
+			return err
+		}
+		var v sql.NullInt64
+		if err := w.conn.QueryRowContext(ctx, "SELECT MAX(version) FROM possim_schema").Scan(&v); err != nil {
+			return err
+		}
+		if int(v.Int64) > schemaVersion {
+			return errNewer{int(v.Int64)}
+		}
+		if _, err := w.conn.ExecContext(ctx, l.d.schema(schemaSQL+atcSchemaSQL)); err != nil {
+			return err
+		}
+		if err := w.migrate(ctx); err != nil {
+			return err
+		}
+		_, err := w.conn.ExecContext(ctx, fmt.Sprintf("DELETE FROM possim_schema; INSERT INTO possim_schema VALUES (%d); COMMIT", schemaVersion))
+		return err
+	}()
+	if err != nil {
+		w.conn.ExecContext(ctx, "ROLLBACK")
+		var n errNewer
+		if errors.As(err, &n) {
+			return fmt.Errorf("ledger %s: schema version %d is newer than this program's %d", l.path, n.version, schemaVersion)
+		}
+		return l.fileErr("creating schema", err)
+	}
+	return nil
+}
+
+type errNewer struct{ version int }
+
+func (e errNewer) Error() string { return fmt.Sprintf("schema version %d", e.version) }
+
+// columnsQuery counts a table's columns of a name, for migrate.
+func (d *dialect) columnsQuery() string {
+	if d.pg {
+		return `SELECT COUNT(*) FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`
+	}
+	return "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?"
+}
+
+// lockMerchant reads the merchant's profile and locks its row to the end
+// of the transaction, on PostgreSQL: another host's sale waits, so the
+// day's D0 total read after it is the whole truth. SQLite's committer is
+// the only writer, so its cache is.
+func (w *writer) lockMerchant(id string) (Merchant, bool, error) {
+	if !w.l.d.pg {
+		m, ok := w.merchants[id]
+		return m, ok, nil
+	}
+	if w.locked[id] {
+		m, ok := w.merchants[id]
+		return m, ok, nil
+	}
+	m, err := scanMerchant(w.st.lockMerchant.QueryRowContext(w.bg, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Merchant{}, false, nil
+	}
+	if err != nil {
+		return Merchant{}, false, err
+	}
+	w.merchants[id] = m
+	w.locked[id] = true
+	return m, true, nil
+}
+
+// lockKey takes a transaction-scoped lock on a journal key, on PostgreSQL:
+// a sale and a reversal of it that arrives first, at another host, take
+// turns, so the one that comes second sees the other (see lateReversal).
+func (w *writer) lockKey(k Key) error {
+	if !w.l.d.pg {
+		return nil
+	}
+	_, err := w.st.lockKey.ExecContext(w.bg, k.TID+"/"+k.STAN+"/"+k.Date)
+	return err
+}
+
+// retryable reports a PostgreSQL failure that running the transaction
+// again may cure: a deadlock between two hosts' transactions, or a
+// serialization failure.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// reconnect replaces the committer's connection after PostgreSQL went away,
+// when a ping on it fails; the next transaction runs on the new one.
+func (w *writer) reconnect() {
+	if !w.l.d.pg {
+		return
+	}
+	ctx, cancel := context.WithTimeout(w.bg, 5*time.Second)
+	defer cancel()
+	if w.conn.Conn != nil && w.conn.PingContext(ctx) == nil {
+		return
+	}
+	w.closeStmts()
+	if w.conn.Conn != nil {
+		w.conn.Raw(func(any) error { return driver.ErrBadConn }) // drop it from the pool
+		w.conn.Close()
+		w.conn.Conn = nil
+	}
+	c, err := w.l.wdb.Conn(ctx)
+	if err != nil {
+		w.l.log.Error("ledger: reconnecting", "db", w.l.path, "err", err)
+		return
+	}
+	w.conn.Conn = c
+	if err := w.prepare(ctx); err != nil {
+		w.l.log.Error("ledger: reconnecting", "db", w.l.path, "err", err)
+		return
+	}
+	w.l.log.Info("ledger: reconnected", "db", w.l.path)
+}
