@@ -54,7 +54,7 @@ type writeStmts struct {
 	insPosting, closePending, addBalance  *sql.Stmt
 	selOrigin, selByEntry, sumD0, upsCard *sql.Stmt
 	sumRefunded, lockMerchant, lockKey    *sql.Stmt
-	selOrphan                             *sql.Stmt
+	selOrphan, selCard                    *sql.Stmt
 }
 
 func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
@@ -207,6 +207,8 @@ func (w *writer) prepare(ctx context.Context) error {
 		ON CONFLICT (card_ref, day) DO UPDATE SET debit_count = card_days.debit_count + excluded.debit_count,
 		debit_amount = card_days.debit_amount + excluded.debit_amount,
 		credit_amount = card_days.credit_amount + excluded.credit_amount`)
+	prep(&s.selCard, `SELECT COALESCE(SUM(debit_amount - credit_amount), 0),
+		COALESCE(SUM(CASE WHEN day = ?2 THEN debit_count END), 0) FROM card_days WHERE card_ref = ?1`)
 	if l.d.pg {
 		prep(&s.lockMerchant, "SELECT "+merchantCols+" FROM merchants WHERE id = ? FOR UPDATE")
 		prep(&s.lockKey, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
@@ -294,7 +296,7 @@ func (w *writer) closeStmts() {
 	for _, s := range []*sql.Stmt{w.st.begin, w.st.commit, w.st.rollback, w.st.insEntry, w.st.selEntry,
 		w.st.selOrig, w.st.selByID, w.st.setUndone, w.st.clearUndone, w.st.setOrigID, w.st.insPosting, w.st.closePending,
 		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard, w.st.sumRefunded,
-		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan} {
+		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard} {
 		if s != nil {
 			s.Close()
 		}

@@ -191,6 +191,11 @@ func (l *Ledger) fileErr(doing string, err error) error {
 	return fmt.Errorf("ledger %s: %s: %w", l.path, doing, err)
 }
 
+// Shared reports whether other hosts may write the ledger too (it is on
+// PostgreSQL): what a host keeps in memory of the journal may then be
+// out of date, and limits are better left to the committer (Entry.Card).
+func (l *Ledger) Shared() bool { return l.d.pg }
+
 // Path is the file the ledger was opened on.
 func (l *Ledger) Path() string { return l.path }
 

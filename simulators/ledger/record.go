@@ -96,6 +96,8 @@ func (w *writer) record(e *Entry, res *Result) error {
 		err = w.checkUndo(e, k, res)
 	case approved && e.Kind == KindRefund && e.Orig != nil:
 		err = w.checkRefund(e, res)
+	case approved && (e.Kind == KindSale || e.Kind == KindQR) && e.Card != nil && e.CardRef != "":
+		err = w.checkCard(e, res)
 	}
 	if err != nil {
 		return err

@@ -121,6 +121,18 @@ type Entry struct {
 	Batch      string
 	Orig       *Key // the original's key, for void, reversal, refund and completion
 	Time       time.Time
+	// Card, when set on an approved sale or QR payment, has the committer
+	// check the card's limits against the journal before it journals the
+	// entry, and journal it as declined (Result.Refused) if it would pass
+	// one. Hosts sharing one ledger set it: the usage each keeps in
+	// memory misses the others' approvals.
+	Card *CardLimits
+}
+
+// CardLimits are the issuer's limits of a card, for Entry.Card.
+type CardLimits struct {
+	Limit int64 // available balance before any spending, fen; 0: none
+	Daily int   // approved debits a calendar day; 0: none
 }
 
 // Posting types.

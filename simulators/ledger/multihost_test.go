@@ -1,0 +1,188 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Several hosts on one PostgreSQL ledger: each its own Ledger (its own
+// committer and caches) on the same database, racing.
+
+// openPair opens two ledgers on one fresh PostgreSQL schema.
+func openPair(t *testing.T) (*Ledger, *Ledger) {
+	t.Helper()
+	dsn := freshSchema(t, postgresURL(t))
+	var ls [2]*Ledger
+	for i := range ls {
+		l, err := Open(context.Background(), dsn, Options{})
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		t.Cleanup(func() { l.Close() })
+		ls[i] = l
+	}
+	if err := ls[0].PutMerchant(context.Background(), demoMerchant()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ls[1].PutMerchant(context.Background(), demoMerchant()); err != nil {
+		t.Fatal(err)
+	}
+	return ls[0], ls[1]
+}
+
+// race runs f(i, l) for i in [0, n) on both ledgers at once, alternating.
+func race(t *testing.T, a, b *Ledger, n int, f func(i int, l *Ledger) (Result, error)) []Result {
+	t.Helper()
+	out := make([]Result, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		wg.Go(func() {
+			<-start
+			r, err := f(i, l)
+			if err != nil {
+				t.Errorf("%d: %v", i, err)
+			}
+			out[i] = r
+		})
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+func TestTwoHostsDuplicateJournaledOnce(t *testing.T) {
+	a, b := openPair(t)
+	const n = 40
+	for round := range 5 {
+		s := sale(round+1, 10000, t0)
+		rs := race(t, a, b, n, func(_ int, l *Ledger) (Result, error) { return l.Record(context.Background(), s) })
+		fresh := 0
+		for _, r := range rs {
+			if !r.Duplicate {
+				fresh++
+			}
+		}
+		if fresh != 1 {
+			t.Errorf("round %d: %d of %d copies journaled anew, want 1", round, fresh, n)
+		}
+	}
+	if got, want := balance(t, a, mid), int64(5*9940); got != want {
+		t.Errorf("balance %d, want %d", got, want)
+	}
+	mustVerify(t, a)
+}
+
+func TestTwoHostsD0DailyLimit(t *testing.T) {
+	ctx := context.Background()
+	a, b := openPair(t)
+	m := demoMerchant()
+	m.RealtimePerTxn, m.RealtimeDaily = 10000, 100000 // ten sales of 100.00
+	if err := a.PutMerchant(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	const n = 60
+	rs := race(t, a, b, n, func(i int, l *Ledger) (Result, error) {
+		return l.Record(ctx, sale(i+1, 10000, t0.Add(time.Duration(i)*time.Millisecond)))
+	})
+	d0 := 0
+	for _, r := range rs {
+		if len(r.Postings) == 1 && r.Postings[0].Type == PostD0Credit {
+			d0++
+		}
+	}
+	if d0 != 10 {
+		t.Errorf("%d sales credited D0 across two hosts, want exactly 10 (the daily limit)", d0)
+	}
+	mustVerify(t, a)
+}
+
+func TestTwoHostsReversalFindsSale(t *testing.T) {
+	ctx := context.Background()
+	a, b := openPair(t)
+	const n = 30
+	// Each sale at one host, its reversal at the other, at the same moment:
+	// sometimes the reversal comes first and must wait for the sale.
+	var wg sync.WaitGroup
+	for i := range n {
+		s := sale(i+1, 1000, t0)
+		wg.Go(func() {
+			if _, err := a.Record(ctx, s); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := b.Record(ctx, reversalOf(s, t0)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := balance(t, a, mid); got != 0 {
+		t.Errorf("balance %d after every sale was reversed, want 0", got)
+	}
+	for i := range n {
+		e, ok, err := b.Lookup(ctx, sale(i+1, 0, t0).Key)
+		if err != nil || !ok {
+			t.Fatalf("sale %d: %v %v", i+1, ok, err)
+		}
+		_ = e
+	}
+	mustVerify(t, a)
+}
+
+func TestTwoHostsCardLimit(t *testing.T) {
+	ctx := context.Background()
+	a, b := openPair(t)
+	const n = 40
+	rs := race(t, a, b, n, func(i int, l *Ledger) (Result, error) {
+		e := sale(i+1, 1000, t0)
+		e.Card = &CardLimits{Limit: 10000, Daily: 8}
+		return l.Record(ctx, e)
+	})
+	approved := 0
+	for _, r := range rs {
+		if r.Refused == "" {
+			approved++
+		} else if r.RespCode != "65" && r.RespCode != "51" {
+			t.Errorf("refused %s with %s", r.Refused, r.RespCode)
+		}
+	}
+	if approved != 8 {
+		t.Errorf("%d sales of one card approved across two hosts, want 8 (its daily count)", approved)
+	}
+	u, err := a.CardUsage(ctx, "card-visa", t0)
+	if err != nil || u.DayCount != 8 || u.Spent != 8000 {
+		t.Errorf("card usage %+v %v, want 8 debits of 8000", u, err)
+	}
+}
+
+// TestCardLimits: the committer's card check on either engine, one host.
+func TestCardLimits(t *testing.T) { eachBackend(t, testCardLimits) }
+
+func testCardLimits(t *testing.T) {
+	l, _ := openLedger(t, Options{})
+	lim := &CardLimits{Limit: 5000, Daily: 2}
+	for i, c := range []struct {
+		amount int64
+		code   string
+	}{{3000, ""}, {2500, "51"}, {2000, ""}, {1, "65"}} {
+		e := sale(i+1, c.amount, t0)
+		e.Card = lim
+		r := record(t, l, e)
+		if r.RespCode != c.code {
+			t.Errorf("sale %d of %d: refused %q code %q, want %q", i+1, c.amount, r.Refused, r.RespCode, c.code)
+		}
+	}
+	if got := fmt.Sprint(balance(t, l, mid)); got != "4970" {
+		t.Errorf("balance %s, want 4970 (two sales)", got)
+	}
+	mustVerify(t, l)
+}
