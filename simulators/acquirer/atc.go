@@ -23,7 +23,7 @@ const RCReplayedCryptogram = iso.RCSecurityViolation
 // journal entry of this authorisation, so it is durable before the answer
 // leaves.
 func (a *account) checkATC(ctx context.Context, led *ledger.Ledger, atc uint16, now time.Time) (code, note string, err error) {
-	if !a.atcLoaded {
+	if !a.atcLoaded || led.Shared() { // another host may have accepted a later one
 		last, ok, err := led.LastATC(ctx, a.ref)
 		if err != nil {
 			return "", "", fmt.Errorf("reading the last ATC of card %s: %w", a.masked, err)

@@ -172,7 +172,10 @@ func (is *issuer) markStale(ref string) {
 // journaled.
 func (a *account) refresh(ctx context.Context, led *ledger.Ledger, now time.Time) error {
 	day := now.Format("2006-01-02")
-	if !a.loaded || (a.stale && a.inflight == 0) {
+	// On a shared ledger other hosts' approvals and reversals move the
+	// usage too: it is read again whenever nothing of this host's is in
+	// flight.
+	if !a.loaded || ((a.stale || led.Shared()) && a.inflight == 0) {
 		u, err := led.CardUsage(ctx, a.ref, now)
 		if err != nil {
 			return err

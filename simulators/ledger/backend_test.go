@@ -137,3 +137,68 @@ func TestPostgresBadURL(t *testing.T) {
 		t.Errorf("error %q prints the password", msg)
 	}
 }
+
+func TestPostgresNewerSchemaRefused(t *testing.T) {
+	dsn := freshSchema(t, postgresURL(t))
+	l, err := Open(context.Background(), dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, err := rawDB(t, dsn).Exec("UPDATE possim_schema SET version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(context.Background(), dsn, Options{})
+	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer than this program's 2") {
+		t.Fatalf("Open of a newer schema: %v", err)
+	}
+}
+
+// TestPostgresGoneAndBack: the server drops the committer's connection (as
+// a restart does). Records fail while it is gone, never reporting a commit
+// that did not happen, and succeed again once the committer has connected
+// again.
+func TestPostgresGoneAndBack(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshSchema(t, postgresURL(t))
+	app := "possim-gone-" + hex.EncodeToString([]byte(t.Name()))[:12]
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	l, err := Open(ctx, u.String(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.PutMerchant(ctx, demoMerchant()); err != nil {
+		t.Fatal(err)
+	}
+	record(t, l, sale(1, 1000, t0))
+	var killed int
+	if err := rawDB(t, dsn).QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1`, app).Scan(&killed); err != nil || killed == 0 {
+		t.Fatalf("terminating the ledger's connections: %d %v", killed, err)
+	}
+	ok := 0
+	for i := 2; i < 10; i++ {
+		r, err := l.Record(ctx, sale(i, 1000, t0))
+		if err != nil {
+			t.Logf("sale %d while reconnecting: %v", i, err)
+			continue
+		}
+		if r.Duplicate {
+			t.Errorf("sale %d: duplicate", i)
+		}
+		ok++
+	}
+	if ok < 6 {
+		t.Errorf("only %d of 8 sales journaled after the connection came back", ok)
+	}
+	// What was answered journaled is there; nothing else is.
+	var n int
+	if err := rawDB(t, dsn).QueryRow("SELECT COUNT(*) FROM entries").Scan(&n); err != nil || n != ok+1 {
+		t.Errorf("%d entries (%v), want %d", n, err, ok+1)
+	}
+	mustVerify(t, l)
+}
