@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // writer is the committer's state. Only the committer goroutine touches it
@@ -54,7 +56,7 @@ type writeStmts struct {
 	insPosting, closePending, addBalance  *sql.Stmt
 	selOrigin, selByEntry, sumD0, upsCard *sql.Stmt
 	sumRefunded, lockMerchant, lockKey    *sql.Stmt
-	selOrphan, selCard                    *sql.Stmt
+	selOrphan, selCard, selMerchant       *sql.Stmt
 }
 
 func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
@@ -167,7 +169,7 @@ func (w *writer) prepare(ctx context.Context) error {
 	l := w.l
 	var err error
 	forUpdate := ""
-	if l.d.pg {
+	if l.d.pg && !l.opts.Serializable {
 		// Locks the original, so two hosts undoing or refunding it
 		// take turns and the second sees what the first did.
 		forUpdate = " FOR UPDATE"
@@ -179,7 +181,7 @@ func (w *writer) prepare(ctx context.Context) error {
 		*dst, err = w.conn.PrepareContext(ctx, q)
 	}
 	s := &w.st
-	prep(&s.begin, l.d.begin())
+	prep(&s.begin, l.d.begin(l.opts.Serializable))
 	prep(&s.commit, "COMMIT")
 	prep(&s.rollback, "ROLLBACK")
 	prep(&s.insEntry, `INSERT INTO entries (tid, stan, date, cls, mti, proc, kind, merchant, pan, card_ref, method,
@@ -211,6 +213,7 @@ func (w *writer) prepare(ctx context.Context) error {
 		COALESCE(SUM(CASE WHEN day = ?2 THEN debit_count END), 0) FROM card_days WHERE card_ref = ?1`)
 	if l.d.pg {
 		prep(&s.lockMerchant, "SELECT "+merchantCols+" FROM merchants WHERE id = ? FOR UPDATE")
+		prep(&s.selMerchant, "SELECT "+merchantCols+" FROM merchants WHERE id = ?")
 		prep(&s.lockKey, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
 		prep(&s.selOrphan, `SELECT id, tid, stan, date FROM entries
 			WHERE kind = 'reversal' AND resp = '00' AND orig_id IS NULL
@@ -296,7 +299,7 @@ func (w *writer) closeStmts() {
 	for _, s := range []*sql.Stmt{w.st.begin, w.st.commit, w.st.rollback, w.st.insEntry, w.st.selEntry,
 		w.st.selOrig, w.st.selByID, w.st.setUndone, w.st.clearUndone, w.st.setOrigID, w.st.insPosting, w.st.closePending,
 		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard, w.st.sumRefunded,
-		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard} {
+		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard, w.st.selMerchant} {
 		if s != nil {
 			s.Close()
 		}
@@ -389,8 +392,8 @@ func (w *writer) commitBatch(batch []*request) {
 }
 
 // maxRetries is how often single runs a transaction again that PostgreSQL
-// aborted for a deadlock with another host's.
-const maxRetries = 5
+// aborted for a deadlock or a serialization failure with another host's.
+const maxRetries = 10
 
 func (w *writer) single(r *request) {
 	for try := 1; ; try++ {
@@ -399,6 +402,9 @@ func (w *writer) single(r *request) {
 			return
 		}
 		w.l.log.Info("ledger: transaction retried", "try", try, "err", err)
+		// A random pause, growing, so the two hosts' retries stop
+		// meeting; a host's other requests wait meanwhile.
+		time.Sleep(time.Duration(try) * time.Duration(500+rand.IntN(1500)) * time.Microsecond)
 	}
 }
 

@@ -88,7 +88,10 @@ func (d *dialect) concat() string {
 
 // begin starts the committer's transaction: IMMEDIATE takes SQLite's write
 // lock at once; PostgreSQL locks rows as it goes.
-func (d *dialect) begin() string {
+func (d *dialect) begin(serializable bool) string {
+	if d.pg && serializable {
+		return "BEGIN ISOLATION LEVEL SERIALIZABLE"
+	}
 	if d.pg {
 		return "BEGIN"
 	}

@@ -30,6 +30,11 @@ type Options struct {
 	BusyTimeout time.Duration
 	// QueueSize is the capacity of the committer's queue (default 4*MaxBatch).
 	QueueSize int
+	// Serializable, on PostgreSQL, runs every transaction SERIALIZABLE and
+	// retries the ones the server aborts, instead of taking row and key
+	// locks under READ COMMITTED (the default, faster under contention:
+	// docs/scale.md).
+	Serializable bool
 }
 
 // Ledger is an open journal file. All writes go through one committer
