@@ -29,6 +29,7 @@ type writer struct {
 	// (PostgreSQL, see lockMerchant).
 	locked map[string]bool
 	d0used map[d0Key]int64 // D0-credited gross per merchant and day
+	d0base map[d0Key]d0Base // PostgreSQL: the committed part of d0used, see d0UsedShared
 	// Balance and card-usage changes of the open transaction, written by
 	// flush just before it commits.
 	balances map[string]int64
@@ -57,6 +58,7 @@ type writeStmts struct {
 	selOrigin, selByEntry, sumD0, upsCard *sql.Stmt
 	sumRefunded, lockMerchant, lockKey    *sql.Stmt
 	selOrphan, selCard, selMerchant       *sql.Stmt
+	sumD0Since                            *sql.Stmt
 }
 
 func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
@@ -64,7 +66,7 @@ func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
 	if err != nil {
 		return nil, l.fileErr("opening", err)
 	}
-	w := &writer{l: l, conn: conn{c, l.d}, bg: context.Background(), d0used: map[d0Key]int64{},
+	w := &writer{l: l, conn: conn{c, l.d}, bg: context.Background(), d0used: map[d0Key]int64{}, d0base: map[d0Key]d0Base{},
 		balances: map[string]int64{}, cards: map[cardDay]cardDelta{}, locked: map[string]bool{}, orphans: map[Key]orphan{}}
 	if err := w.init(ctx); err != nil {
 		w.close()
@@ -214,6 +216,8 @@ func (w *writer) prepare(ctx context.Context) error {
 	if l.d.pg {
 		prep(&s.lockMerchant, "SELECT "+merchantCols+" FROM merchants WHERE id = ? FOR UPDATE")
 		prep(&s.selMerchant, "SELECT "+merchantCols+" FROM merchants WHERE id = ?")
+		prep(&s.sumD0Since, `SELECT COALESCE(SUM(gross), 0), COALESCE(MAX(id), 0) FROM postings
+			WHERE merchant = ? AND type = 'd0_credit' AND id > ? AND time_ns >= ? AND time_ns < ?`)
 		prep(&s.lockKey, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
 		prep(&s.selOrphan, `SELECT id, tid, stan, date FROM entries
 			WHERE kind = 'reversal' AND resp = '00' AND orig_id IS NULL
@@ -299,7 +303,7 @@ func (w *writer) closeStmts() {
 	for _, s := range []*sql.Stmt{w.st.begin, w.st.commit, w.st.rollback, w.st.insEntry, w.st.selEntry,
 		w.st.selOrig, w.st.selByID, w.st.setUndone, w.st.clearUndone, w.st.setOrigID, w.st.insPosting, w.st.closePending,
 		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard, w.st.sumRefunded,
-		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard, w.st.selMerchant} {
+		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard, w.st.selMerchant, w.st.sumD0Since} {
 		if s != nil {
 			s.Close()
 		}

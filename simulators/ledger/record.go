@@ -409,6 +409,9 @@ func (w *writer) d0Used(k d0Key, t time.Time) (int64, error) {
 		return v, nil
 	}
 	start := dayStart(t)
+	if w.l.d.pg {
+		return w.d0UsedShared(k, start)
+	}
 	var v int64
 	err := w.st.sumD0.QueryRowContext(w.bg, k.merchant, start.UnixNano(), start.AddDate(0, 0, 1).UnixNano()).Scan(&v)
 	if err != nil {
@@ -416,6 +419,31 @@ func (w *writer) d0Used(k d0Key, t time.Time) (int64, error) {
 	}
 	w.d0used[k] = v
 	return v, nil
+}
+
+// d0Base is the committed D0 total of a merchant's day up to posting
+// lastID, as a PostgreSQL host last read it.
+type d0Base struct{ sum, lastID int64 }
+
+// d0UsedShared reads what other hosts (and this one) credited D0 since the
+// last read, under the merchant's row lock. Every D0 posting of the
+// merchant is written under that lock, so none with an id below lastID
+// can still be uncommitted: the ids drawn after the lock was last released
+// are higher. One day's total is read once, then only its new postings.
+func (w *writer) d0UsedShared(k d0Key, start time.Time) (int64, error) {
+	b := w.d0base[k]
+	var add, last int64
+	if err := w.st.sumD0Since.QueryRowContext(w.bg, k.merchant, b.lastID, start.UnixNano(),
+		start.AddDate(0, 0, 1).UnixNano()).Scan(&add, &last); err != nil {
+		return 0, err
+	}
+	b.sum += add
+	b.lastID = max(b.lastID, last)
+	if !w.l.opts.Serializable { // without the lock, a lower id may commit later
+		w.d0base[k] = b
+	}
+	w.d0used[k] = b.sum
+	return b.sum, nil
 }
 
 // cardEffect keeps the card's daily usage: a sale debits the card on its
