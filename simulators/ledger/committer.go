@@ -28,7 +28,7 @@ type writer struct {
 	// locked are the merchants whose rows the open transaction holds
 	// (PostgreSQL, see lockMerchant).
 	locked map[string]bool
-	d0used map[d0Key]int64 // D0-credited gross per merchant and day
+	d0used map[d0Key]int64  // D0-credited gross per merchant and day
 	d0base map[d0Key]d0Base // PostgreSQL: the committed part of d0used, see d0UsedShared
 	// Balance and card-usage changes of the open transaction, written by
 	// flush just before it commits.
