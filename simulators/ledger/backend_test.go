@@ -202,3 +202,24 @@ func TestPostgresGoneAndBack(t *testing.T) {
 	}
 	mustVerify(t, l)
 }
+
+func TestPostgresIsolationParam(t *testing.T) {
+	base := freshSchema(t, postgresURL(t))
+	for _, c := range []struct {
+		param string
+		want  bool
+	}{{"serializable", true}, {"read_committed", false}} {
+		l, err := Open(context.Background(), base+"&possim_isolation="+c.param, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.param, err)
+		}
+		if l.opts.Serializable != c.want {
+			t.Errorf("%s: Serializable = %v", c.param, l.opts.Serializable)
+		}
+		l.Close()
+	}
+	_, err := Open(context.Background(), base+"&possim_isolation=snapshot", Options{})
+	if err == nil || !strings.Contains(err.Error(), "want serializable or read_committed") {
+		t.Errorf("a bad isolation: %v", err)
+	}
+}

@@ -152,7 +152,7 @@ func (w *writer) initSQLite(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return l.fileErr("creating schema", err)
 	}
-	_, err = w.conn.ExecContext(ctx, schemaSQL+atcSchemaSQL)
+	_, err = w.conn.ExecContext(ctx, schemaSQL+atcSchemaSQL+pinSchemaSQL)
 	if err == nil {
 		err = w.migrate(ctx)
 	}

@@ -261,3 +261,41 @@ func benchPair(b *testing.B, x, y *Ledger) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestPINTries: wrong PINs counted at two hosts at once all count.
+func TestPINTries(t *testing.T) { eachBackend(t, testPINTries) }
+
+func testPINTries(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openLedger(t, Options{})
+	m := l
+	if onPostgres(t) {
+		var err error
+		if m, err = Open(ctx, l.dsn, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		h := l
+		if i%2 == 1 {
+			h = m
+		}
+		wg.Go(func() {
+			if _, err := h.AddPINTry(ctx, "card-a", t0); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := m.PINTries(ctx, "card-a"); err != nil || n != 10 {
+		t.Errorf("PINTries = %d %v, want 10", n, err)
+	}
+	if err := l.SetPINTries(ctx, "card-a", 0, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.PINTries(ctx, "card-a"); err != nil || n != 0 {
+		t.Errorf("after reset: PINTries = %d %v, want 0", n, err)
+	}
+}

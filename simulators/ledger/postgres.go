@@ -33,7 +33,11 @@ func IsPostgresURL(s string) bool {
 // depends on what was journaled before is taken under a row or key lock
 // held to the commit.
 func (l *Ledger) openPostgres(ctx context.Context) error {
-	cfg, err := pgx.ParseConfig(l.dsn)
+	dsn, err := l.takeURLOptions(l.dsn)
+	if err != nil {
+		return err
+	}
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgconn's parse error prints the URL with its password replaced.
 		return fmt.Errorf("ledger: %w: PostgreSQL URL: %w", ErrInvalid, err)
@@ -55,6 +59,34 @@ func (l *Ledger) openPostgres(ctx context.Context) error {
 			l.path, ErrUnavailable, cfg.Host, cfg.Port, cfg.Database, err)
 	}
 	return nil
+}
+
+// isolationParam in a PostgreSQL URL sets Options.Serializable from the
+// command line: possim_isolation=serializable or read_committed (the
+// default). It is the ledger's, not the server's, so it is taken out of the
+// URL before connecting.
+const isolationParam = "possim_isolation"
+
+func (l *Ledger) takeURLOptions(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("ledger: %w: PostgreSQL URL: %w", ErrInvalid, errors.Unwrap(err))
+	}
+	q := u.Query()
+	if !q.Has(isolationParam) {
+		return dsn, nil
+	}
+	switch v := q.Get(isolationParam); v {
+	case "serializable":
+		l.opts.Serializable = true
+	case "read_committed":
+		l.opts.Serializable = false
+	default:
+		return "", fmt.Errorf("ledger: %w: %s=%q: want serializable or read_committed", ErrInvalid, isolationParam, v)
+	}
+	q.Del(isolationParam)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // pgName is how errors and logs name the database: its URL without the
@@ -94,7 +126,7 @@ func (w *writer) initPostgres(ctx context.Context) error {
 		if int(v.Int64) > schemaVersion {
 			return errNewer{int(v.Int64)}
 		}
-		if _, err := w.conn.ExecContext(ctx, l.d.schema(schemaSQL+atcSchemaSQL)); err != nil {
+		if _, err := w.conn.ExecContext(ctx, l.d.schema(schemaSQL+atcSchemaSQL+pinSchemaSQL)); err != nil {
 			return err
 		}
 		if err := w.migrate(ctx); err != nil {
