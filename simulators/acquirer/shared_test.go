@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -88,5 +89,40 @@ func TestPINTriesAcrossHosts(t *testing.T) {
 	}
 	if c := rc(terms[1].mustSend(terms[1].withPIN(terms[1].sale(visa, 100), "1234"))); c != "00" {
 		t.Errorf("after a reset at the other host answered %s; want 00", c)
+	}
+}
+
+// TestReplayAcrossHosts: one cryptogram sent to two hosts on one ledger at
+// once is accepted by one of them only; the other answers 63.
+func TestReplayAcrossHosts(t *testing.T) {
+	dsn := sharedLedger(t)
+	var terms [2]*terminal
+	for i := range terms {
+		l, err := ledger.Open(context.Background(), dsn, ledger.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		terms[i] = dial(t, startHost(t, func(c *Config) { c.Ledger = l }).Addr())
+	}
+	for atc := uint16(7); atc < 12; atc++ {
+		var codes [2]string
+		var wg sync.WaitGroup
+		for i, tm := range terms {
+			f := tm.sale(visa, 100)
+			chipATC(t, f, 100, atc, 1)
+			wg.Go(func() {
+				resp, err := tm.send(f)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				codes[i] = rc(resp)
+			})
+		}
+		wg.Wait()
+		if !(codes[0] == "00" && codes[1] == RCReplayedCryptogram) && !(codes[1] == "00" && codes[0] == RCReplayedCryptogram) {
+			t.Errorf("ATC %d at both hosts answered %v; want 00 from one and %s from the other", atc, codes, RCReplayedCryptogram)
+		}
 	}
 }
