@@ -275,3 +275,69 @@ func verifyClean(t *testing.T, led *ledger.Ledger) {
 		t.Errorf("breach: %s", b)
 	}
 }
+
+// TestHostDatabaseGoneAndBack: the server drops every connection of a
+// host's ledger (as a restart does). Sales are answered 96 or journaled,
+// never approved without being committed, and the host approves again once
+// its ledger has connected again.
+func TestHostDatabaseGoneAndBack(t *testing.T) {
+	dsn := pgSchema(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := "possim-gone-" + hex.EncodeToString([]byte(t.Name()))[:16]
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	addr, led := startSharedHost(t, u.String(), profile.Default())
+	terms, err := loadTerminals(profile.Default(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, terms[0], addr)
+	var approved []ledger.Key
+	sell := func() string {
+		t.Helper()
+		m := c.Sale(100, time.Now())
+		r, err := c.Send(m)
+		if err != nil {
+			t.Fatalf("sale: %v", err)
+		}
+		if RC(r) == iso.RCApproved {
+			approved = append(approved, keyOf(m))
+		}
+		return RC(r)
+	}
+	if rc := sell(); rc != iso.RCApproved {
+		t.Fatalf("first sale answered %s", rc)
+	}
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var killed int
+	if err := raw.QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		app).Scan(&killed); err != nil || killed == 0 {
+		t.Fatalf("terminating the host's connections: %d %v", killed, err)
+	}
+	codes := map[string]int{}
+	for range 12 {
+		rc := sell()
+		codes[rc]++
+		if rc != iso.RCApproved && rc != iso.RCSystemError {
+			t.Errorf("sale while the database came back answered %s", rc)
+		}
+	}
+	t.Logf("after the connections were dropped: %v", codes)
+	if rc := sell(); rc != iso.RCApproved {
+		t.Errorf("the host did not approve again once connected: %s (%v)", rc, codes)
+	}
+	for _, k := range approved {
+		if e, ok, err := led.Lookup(context.Background(), k); err != nil || !ok || e.RespCode != iso.RCApproved {
+			t.Errorf("approval %s not journaled as approved: %v %v", k, ok, err)
+		}
+	}
+	verifyClean(t, led)
+}

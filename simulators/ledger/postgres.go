@@ -231,6 +231,9 @@ func (w *writer) reconnect() {
 	}
 	w.conn.Conn = c
 	if err := w.prepare(ctx); err != nil {
+		// Half the statements would do half a transaction: none, so the
+		// next one fails at its start and connects again.
+		w.closeStmts()
 		w.l.log.Error("ledger: reconnecting", "db", w.l.path, "err", err)
 		return
 	}
