@@ -397,7 +397,7 @@ func (w *writer) commitBatch(batch []*request) {
 
 // maxRetries is how often single runs a transaction again that PostgreSQL
 // aborted for a deadlock or a serialization failure with another host's.
-const maxRetries = 10
+const maxRetries = 30
 
 func (w *writer) single(r *request) {
 	for try := 1; ; try++ {
