@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
@@ -222,4 +224,34 @@ func TestPostgresIsolationParam(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "want serializable or read_committed") {
 		t.Errorf("a bad isolation: %v", err)
 	}
+}
+
+// TestPostgresLockTimeout: a merchant row another host holds locked is
+// waited for BusyTimeout, then the record fails with ErrLocked instead of
+// hanging.
+func TestPostgresLockTimeout(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshSchema(t, postgresURL(t))
+	l, err := Open(ctx, dsn, Options{BusyTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.PutMerchant(ctx, demoMerchant()); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := rawDB(t, dsn).BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("SELECT id FROM merchants WHERE id = $1 FOR UPDATE", mid); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Record(ctx, sale(1, 100, t0))
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("Record with the merchant locked elsewhere: %v, want ErrLocked", err)
+	}
+	tx.Rollback()
+	record(t, l, sale(2, 100, t0))
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -192,6 +193,10 @@ func (l *Ledger) fileErr(doing string, err error) error {
 		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
 			return fmt.Errorf("ledger %s: %s: file is read-only: %w", l.path, doing, err)
 		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == pgLockTimeout {
+		return fmt.Errorf("ledger %s: %s: %w by another host (waited %v): %w", l.path, doing, ErrLocked, l.opts.BusyTimeout, err)
 	}
 	return fmt.Errorf("ledger %s: %s: %w", l.path, doing, err)
 }

@@ -45,6 +45,12 @@ func (l *Ledger) openPostgres(ctx context.Context) error {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
+	// A row another host holds locked is waited for as long as SQLite
+	// waits for its file lock (Options.BusyTimeout), then the request
+	// fails (96) rather than hanging its terminal; the URL may say else.
+	if _, ok := cfg.RuntimeParams["lock_timeout"]; !ok {
+		cfg.RuntimeParams["lock_timeout"] = fmt.Sprint(l.opts.BusyTimeout.Milliseconds())
+	}
 	l.d = postgresDialect
 	l.path = pgName(cfg.Host, cfg.Port, cfg.User, cfg.Database)
 	connector := stdlib.GetConnector(*cfg)
@@ -198,6 +204,9 @@ func (w *writer) lockKey(k Key) error {
 	_, err := w.st.lockKey.ExecContext(w.bg, k.TID+"/"+k.STAN+"/"+k.Date)
 	return err
 }
+
+// pgLockTimeout is lock_not_available: a lock_timeout ran out.
+const pgLockTimeout = "55P03"
 
 // retryable reports a PostgreSQL failure that running the transaction
 // again may cure: a deadlock between two hosts' transactions, or a
