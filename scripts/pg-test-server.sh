@@ -34,18 +34,21 @@ pg_test_server_start() {
   local as=()
   if [ "$(id -u)" -eq 0 ]; then
     chown nobody "$PG_TEST_DIR"
-    as=(runuser -u nobody --)
+    local runuser
+    runuser=$(PATH="$PATH:/usr/sbin:/sbin" command -v runuser) ||
+      { echo "pg-test-server: runuser not found (util-linux)"; rm -rf "$PG_TEST_DIR"; return 1; }
+    as=("$runuser" -u nobody --)
   fi
   "${as[@]}" "$bindir/initdb" -D "$PG_TEST_DIR/data" -U possim --auth=trust -E UTF8 >"$PG_TEST_DIR/initdb.log" 2>&1 ||
-    { cat "$PG_TEST_DIR/initdb.log"; return 1; }
+    { cat "$PG_TEST_DIR/initdb.log"; rm -rf "$PG_TEST_DIR"; return 1; }
   # No TCP listener: the socket in the directory is the only way in, so
   # parallel runs never collide on a port. fsync stays on: the tests check
   # what a committed transaction is.
   "${as[@]}" "$bindir/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w -s \
     -o "-c listen_addresses='' -c unix_socket_directories='$PG_TEST_DIR' -c max_connections=200" start ||
-    { cat "$PG_TEST_DIR/server.log"; return 1; }
+    { cat "$PG_TEST_DIR/server.log"; rm -rf "$PG_TEST_DIR"; return 1; }
   PG_TEST_STOP=("${as[@]}" "$bindir/pg_ctl" -D "$PG_TEST_DIR/data" -m immediate -s stop)
-  "$bindir/createdb" -h "$PG_TEST_DIR" -U possim possim || return 1
+  "$bindir/createdb" -h "$PG_TEST_DIR" -U possim possim || { pg_test_server_stop; return 1; }
   export POSSIM_TEST_POSTGRES="postgres://possim@/possim?host=$PG_TEST_DIR"
 }
 
