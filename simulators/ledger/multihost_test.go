@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -298,4 +299,83 @@ func testPINTries(t *testing.T) {
 	if n, err := m.PINTries(ctx, "card-a"); err != nil || n != 0 {
 		t.Errorf("after reset: PINTries = %d %v, want 0", n, err)
 	}
+}
+
+// TestVoidWhileOtherHostCutsOff: a void reads its sale's pending posting,
+// and another host's cut-off credits that posting before the void closes
+// it. The void must take the credit back rather than cancel a posting
+// already settled.
+func TestVoidWhileOtherHostCutsOff(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshSchema(t, postgresURL(t))
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("application_name", "possim-void-race")
+	u.RawQuery = q.Encode()
+	l, err := Open(ctx, u.String(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	m := demoMerchant()
+	m.Mode = T1
+	if err := l.PutMerchant(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	s := sale(1, 10000, t0)
+	record(t, l, s)
+
+	// The other host's cut-off, held open: the pending posting closed and
+	// credited, not yet committed.
+	raw := rawDB(t, dsn)
+	tx, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`INSERT INTO postings (merchant, entry_id, origin, type, gross, fee, net, bps, time_ns, ref, open)
+			SELECT merchant, entry_id, origin, 't1_credit', gross, fee, net, bps, time_ns, id, 0
+			FROM postings WHERE type = 't1_pending'`,
+		`UPDATE merchants SET balance = balance + (SELECT net FROM postings WHERE type = 't1_pending')`,
+		`UPDATE postings SET open = 0 WHERE type = 't1_pending'`,
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan Result, 1)
+	go func() {
+		r, err := l.Record(ctx, voidOf(2, s, t0))
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	// Commit once the void waits on the posting's row lock.
+	for i := 0; ; i++ {
+		var n int
+		if err := raw.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity
+			WHERE application_name = 'possim-void-race' AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if i == 500 {
+			t.Fatal("the void never waited for the cut-off's lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if got := types(r.Postings); len(got) != 1 || r.Postings[0].Type != PostReverseD0 {
+		t.Errorf("void after the cut-off credited the sale: postings %v, want one reverse_d0", got)
+	}
+	if b := balance(t, l, mid); b != 0 {
+		t.Errorf("balance %d after the void, want 0", b)
+	}
+	mustVerify(t, l)
 }

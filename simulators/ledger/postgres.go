@@ -208,13 +208,17 @@ func (w *writer) lockKey(k Key) error {
 // pgLockTimeout is lock_not_available: a lock_timeout ran out.
 const pgLockTimeout = "55P03"
 
-// retryable reports a PostgreSQL failure that running the transaction
-// again may cure: a deadlock between two hosts' transactions, or a
-// serialization failure.
+// retryable reports a failure that running the transaction again may
+// cure: a deadlock between two hosts' transactions, a serialization
+// failure, a posting another host settled meanwhile.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	return errors.Is(err, errSettledMeanwhile) || errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
+
+// errSettledMeanwhile: a pending posting being cancelled was credited by
+// another host's cut-off after it was read.
+var errSettledMeanwhile = errors.New("pending posting settled meanwhile by another host")
 
 // reconnect replaces the committer's connection after PostgreSQL went away,
 // when a ping on it fails; the next transaction runs on the new one.

@@ -277,8 +277,16 @@ func (w *writer) undo(e *Entry, id int64, orig *origRow, res *Result) error {
 	}
 	now := e.Time.UnixNano()
 	for _, p := range open {
-		if _, err := w.st.closePending.ExecContext(w.bg, p.id); err != nil {
+		r, err := w.st.closePending.ExecContext(w.bg, p.id)
+		if err != nil {
 			return err
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			// Another host's cut-off credited it since it was read:
+			// run again, to take the credit back instead.
+			return errSettledMeanwhile
 		}
 		c := posting{merchant: p.merchant, entryID: id, origin: orig.id, typ: PostCancelT1, gross: p.gross,
 			fee: p.fee, net: p.net, bps: p.bps, timeNs: now, ref: p.id}
