@@ -38,6 +38,7 @@ type writer struct {
 	// the original's key, waiting for it.
 	orphans map[Key]orphan
 	batch   []*request
+	pre     prefetch // PostgreSQL: what the record being journaled locked and read
 
 	commits atomic.Int64 // transactions committed
 	records atomic.Int64 // requests committed
@@ -58,7 +59,7 @@ type writeStmts struct {
 	selOrigin, selByEntry, sumD0, upsCard *sql.Stmt
 	sumRefunded, lockMerchant, lockKey    *sql.Stmt
 	selOrphan, selCard, selMerchant       *sql.Stmt
-	sumD0Since                            *sql.Stmt
+	sumD0Since, lockKey2, insEntryOrphan  *sql.Stmt
 }
 
 func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
@@ -219,6 +220,14 @@ func (w *writer) prepare(ctx context.Context) error {
 		prep(&s.sumD0Since, `SELECT COALESCE(SUM(gross), 0), COALESCE(MAX(id), 0) FROM postings
 			WHERE merchant = ? AND type = 'd0_credit' AND id > ? AND time_ns >= ? AND time_ns < ?`)
 		prep(&s.lockKey, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
+		prep(&s.lockKey2, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0)), pg_advisory_xact_lock(hashtextextended(?, 0))")
+		prep(&s.insEntryOrphan, `WITH ins AS (INSERT INTO entries (tid, stan, date, cls, mti, proc, kind, merchant, pan,
+			card_ref, method, amount, currency, resp, auth, rrn, batch, orig_tid, orig_stan, orig_date, orig_id, time_ns)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tid, stan, date, cls) DO NOTHING RETURNING id)
+			SELECT ins.id, o.id, o.tid, o.stan, o.date FROM ins LEFT JOIN LATERAL (SELECT id, tid, stan, date FROM entries
+				WHERE kind = 'reversal' AND resp = '00' AND orig_id IS NULL
+				AND COALESCE(orig_tid, tid) = ? AND COALESCE(orig_stan, stan) = ? AND COALESCE(orig_date, date) = ?
+				ORDER BY id LIMIT 1) o ON true`)
 		prep(&s.selOrphan, `SELECT id, tid, stan, date FROM entries
 			WHERE kind = 'reversal' AND resp = '00' AND orig_id IS NULL
 			AND COALESCE(orig_tid, tid) = ? AND COALESCE(orig_stan, stan) = ? AND COALESCE(orig_date, date) = ?
@@ -303,7 +312,7 @@ func (w *writer) closeStmts() {
 	for _, s := range []*sql.Stmt{w.st.begin, w.st.commit, w.st.rollback, w.st.insEntry, w.st.selEntry,
 		w.st.selOrig, w.st.selByID, w.st.setUndone, w.st.clearUndone, w.st.setOrigID, w.st.insPosting, w.st.closePending,
 		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard, w.st.sumRefunded,
-		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard, w.st.selMerchant, w.st.sumD0Since} {
+		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard, w.st.selMerchant, w.st.sumD0Since, w.st.lockKey2, w.st.insEntryOrphan} {
 		if s != nil {
 			s.Close()
 		}

@@ -91,6 +91,9 @@ func (w *writer) record(e *Entry, res *Result) error {
 	// order and the transaction that journals e: two refunds of one sale
 	// cannot both see its whole amount.
 	var err error
+	if err = w.prelock(e, approved); err != nil {
+		return err
+	}
 	switch {
 	case undo && orig.kind.credits():
 		err = w.checkUndo(e, k, res)
@@ -119,9 +122,14 @@ func (w *writer) record(e *Entry, res *Result) error {
 	// PostgreSQL it first waits for another host's transaction inserting
 	// the same key, so the duplicate read next is the committed one.
 	var id int64
-	err = w.st.insEntry.QueryRowContext(w.bg, e.Key.TID, e.Key.STAN, e.Key.Date, cls, e.MTI, e.ProcCode,
+	args := []any{e.Key.TID, e.Key.STAN, e.Key.Date, cls, e.MTI, e.ProcCode,
 		string(e.Kind), e.MerchantID, e.PANMasked, e.CardRef, e.Method, e.Amount, e.Currency, e.RespCode,
-		e.AuthCode, e.RRN, e.Batch, oTID, oSTAN, oDate, origID, e.Time.UnixNano()).Scan(&id)
+		e.AuthCode, e.RRN, e.Batch, oTID, oSTAN, oDate, origID, e.Time.UnixNano()}
+	if w.pre.locked {
+		err = w.insertFetchingOrphan(e.Key, args, &id)
+	} else {
+		err = w.st.insEntry.QueryRowContext(w.bg, args...).Scan(&id)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		ex, err := scanEntry(w.st.selEntry.QueryRowContext(w.bg, e.Key.TID, e.Key.STAN, e.Key.Date, cls))
 		if err != nil {
@@ -212,6 +220,9 @@ func (w *writer) findOrphan(k Key) (orphan, bool, error) {
 		o, ok := w.orphans[k]
 		delete(w.orphans, k)
 		return o, ok, nil
+	}
+	if w.pre.locked { // read with the insert, after the lock
+		return w.pre.orphan, w.pre.found, nil
 	}
 	if err := w.lockKey(k); err != nil {
 		return orphan{}, false, err

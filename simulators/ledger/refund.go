@@ -94,8 +94,10 @@ func (w *writer) refunded(k *Key) (int64, error) {
 // what the journal holds of the card, this transaction's records included,
 // under the card's lock: two hosts approving the same card take turns.
 func (w *writer) checkCard(e *Entry, res *Result) error {
-	if err := w.lockKey(Key{TID: "card", STAN: e.CardRef}); err != nil {
-		return err
+	if !w.pre.locked {
+		if err := w.lockKey(Key{TID: "card", STAN: e.CardRef}); err != nil {
+			return err
+		}
 	}
 	var spent, dayCount int64
 	day := dayName(e.Time)
