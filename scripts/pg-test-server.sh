@@ -69,6 +69,11 @@ else
   trap pg_test_server_stop EXIT
   echo "export POSSIM_TEST_POSTGRES='$POSSIM_TEST_POSTGRES'"
   echo "PostgreSQL in $PG_TEST_DIR; Ctrl-C stops it and removes the directory."
-  trap 'exit 0' INT TERM
-  while :; do sleep 3600 & wait $!; done
+  sleeper=""
+  trap '[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 0' INT TERM
+  while :; do
+    sleep 3600 &
+    sleeper=$!
+    wait "$sleeper"
+  done
 fi
