@@ -25,9 +25,11 @@ type Options struct {
 	MaxBatch int
 	// Synchronous is SQLite's synchronous setting: "FULL" (default, an
 	// approval survives a power cut) or "NORMAL" (faster, for tests only).
+	// PostgreSQL keeps the server's synchronous_commit.
 	Synchronous string
 	// BusyTimeout is how long a statement waits for a lock held by another
-	// connection before failing with ErrLocked (default 5 s).
+	// connection (on PostgreSQL, another host) before failing with
+	// ErrLocked (default 5 s).
 	BusyTimeout time.Duration
 	// QueueSize is the capacity of the committer's queue (default 4*MaxBatch).
 	QueueSize int
