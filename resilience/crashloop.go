@@ -38,6 +38,10 @@ type CrashConfig struct {
 	Seed           uint64           // 0: from the clock
 	// Logf, when set, receives one line per kill.
 	Logf func(format string, args ...any)
+	// Front, when set, is where the terminals connect once the host
+	// listens at addr: a load balancer in front of it and other hosts on
+	// the same ledger. Nil: the host itself.
+	Front func(addr string) string
 }
 
 // CrashReport is what the loop saw and checked.
@@ -49,7 +53,7 @@ type CrashReport struct {
 	Repeats   int   // repeated reversals (0401) answered as the first
 	InDoubt   int   // requests left without an answer by a kill, all resolved by reversal
 	Entries   int   // journal entries at the end
-	Balance   int64 // the load merchant's balance at the end, fen
+	Balance   int64 // the load merchant's balance at the end plus what waits for the cut-off, fen
 	Expected  int64 // what the terminals' approvals and reversals add up to
 	Elapsed   time.Duration
 }
@@ -113,13 +117,17 @@ func CrashLoop(ctx context.Context, cfg CrashConfig) (*CrashReport, error) {
 		if err != nil {
 			return rep, fmt.Errorf("crash loop: starting host %d: %w", k, err)
 		}
+		addr := h.addr
+		if cfg.Front != nil {
+			addr = cfg.Front(addr)
+		}
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for _, s := range states {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s.cycle(ctx, h.addr, stop)
+				s.cycle(ctx, addr, stop)
 			}()
 		}
 		run := cfg.MinRun + time.Duration(rng.Int64N(int64(cfg.MaxRun-cfg.MinRun)+1))
@@ -220,7 +228,7 @@ func check(ctx context.Context, cfg CrashConfig, states []*termState, rep *Crash
 		if err != nil {
 			return nil, err
 		}
-		var sum int64
+		var sum, pending int64
 		for _, p := range ps {
 			switch p.Type {
 			case ledger.PostD0Credit, ledger.PostT1Credit:
@@ -228,11 +236,17 @@ func check(ctx context.Context, cfg CrashConfig, states []*termState, rep *Crash
 			case ledger.PostReverseD0:
 				sum -= p.Net
 			}
+			switch p.Type { // what waits for the cut-off: sales over the D0 limits
+			case ledger.PostT1Pending:
+				pending += p.Net
+			case ledger.PostCancelT1, ledger.PostT1Credit:
+				pending -= p.Net
+			}
 		}
 		if sum != bal {
 			probs = append(probs, fmt.Sprintf("merchant %s: balance %d, its postings add up to %d", mid, bal, sum))
 		}
-		rep.Balance += bal
+		rep.Balance += bal + pending
 		for _, s := range states {
 			if s.t.Merchant != mid {
 				continue

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -17,6 +18,10 @@ import (
 
 // hostEnv names the ledger a re-executed test binary serves as a host.
 const hostEnv = "POSSIM_RESILIENCE_HOST_DB"
+
+// d0DailyEnv, for such a host, sets every merchant's daily real-time
+// (D0) limit, in fen.
+const d0DailyEnv = "POSSIM_RESILIENCE_D0_DAILY"
 
 // TestMain lets the test binary play the host process the crash loop
 // kills: run with hostEnv set, it serves a host on loopback instead of
@@ -42,7 +47,17 @@ func serveHost(db string) error {
 	}
 	defer led.Close()
 	seed := rand.Uint64()
-	h, err := acquirer.New(ctx, acquirer.Config{Profile: profile.Default(), Ledger: led, Logger: log,
+	prof := profile.Default()
+	if v := os.Getenv(d0DailyEnv); v != "" { // a limit the load reaches
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s=%q: %w", d0DailyEnv, v, err)
+		}
+		for i := range prof.Merchants {
+			prof.Merchants[i].RealtimeDaily = profile.Amount(n)
+		}
+	}
+	h, err := acquirer.New(ctx, acquirer.Config{Profile: prof, Ledger: led, Logger: log,
 		Rand: rand.New(rand.NewPCG(seed, seed))})
 	if err != nil {
 		return err

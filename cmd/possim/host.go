@@ -31,7 +31,7 @@ const hostExample = `possim host --listen 127.0.0.1:8583 --db host.db --faults f
 func runHost(ctx context.Context, args []string, env *Env) error {
 	fs := newFlagSet(env, "host", hostExample)
 	listen := fs.String("listen", "127.0.0.1:8583", "`ADDR` to listen on")
-	db := fs.String("db", "", "ledger database `PATH` (created if missing)")
+	db := fs.String("db", "", "ledger database `PATH` (created if missing), or a postgres://user@host:port/database URL shared by several hosts")
 	profPath := fs.String("profile", "", "profile `FILE` (default: the embedded default profile)")
 	faultsPath := fs.String("faults", "", "fault `FILE` (YAML or JSON) installed at start")
 	tracePath := fs.String("trace", "", "write a JSONL message trace to `FILE` (card data masked)")
@@ -57,7 +57,7 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *db == "" {
-		return usageErr("--db PATH is required (the ledger file)")
+		return usageErr("--db PATH is required (the ledger file, or a postgres:// URL)")
 	}
 	if *maxConns < 0 {
 		return usageErr("--max-conns %d: want a positive number, or 0 for the open-file limit less %d", *maxConns, fdHeadroom)

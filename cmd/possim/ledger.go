@@ -21,12 +21,12 @@ const ledgerExample = `possim ledger --db host.db statement --merchant 123456789
 
 func runLedger(ctx context.Context, args []string, env *Env) error {
 	fs := newFlagSet(env, "ledger", ledgerExample)
-	db := fs.String("db", "", "ledger database `PATH`")
+	db := fs.String("db", "", "ledger database `PATH`, or a postgres:// URL")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *db == "" {
-		return usageErr("--db PATH is required")
+		return usageErr("--db PATH is required (the ledger file, or a postgres:// URL)")
 	}
 	if fs.NArg() == 0 {
 		return usageErr("want a subcommand: statement, verify or cutoff")
@@ -48,8 +48,10 @@ func runLedger(ctx context.Context, args []string, env *Env) error {
 	if err := run(ctx, nil, rest, env); err != nil {
 		return err
 	}
-	if _, err := os.Stat(*db); err != nil {
-		return usageErr("ledger %s: %v", *db, err)
+	if !ledger.IsPostgresURL(*db) {
+		if _, err := os.Stat(*db); err != nil {
+			return usageErr("ledger %s: %v", *db, err)
+		}
 	}
 	led, err := ledger.Open(ctx, *db, ledger.Options{})
 	if err != nil {

@@ -165,9 +165,17 @@ func (h *Host) authorise(ctx context.Context, r *req, kind ledger.Kind, p *Fault
 	if d.code == iso.RCApproved {
 		e.RRN, e.AuthCode = h.ids()
 	}
+	if held && h.led.Shared() {
+		// Other hosts approve this card too: the committer checks its
+		// limits against the journal, under the card's lock.
+		e.Card = &ledger.CardLimits{Limit: a.limit, Daily: a.daily}
+	}
 	res, code := h.record(ctx, e)
+	if res.Refused != "" {
+		code = res.RespCode
+	}
 	if held {
-		a.settle(e.Amount, code == iso.RCApproved && !res.Duplicate, code == iso.RCSystemError)
+		a.settle(e.Amount, code == iso.RCApproved && !res.Duplicate, code == iso.RCSystemError || res.Refused != "")
 	}
 	resp := h.response(r, code)
 	if code == iso.RCApproved {

@@ -409,10 +409,20 @@ func (h *Host) MaintenanceMode() Maintenance { return Maintenance(h.maint.Load()
 // SetCardStatus changes a card's status: active, lost (41), stolen (43),
 // expired (54), restricted (57) or blocked (05); pin_blocked spends its PIN
 // tries (75 on the next PIN) until ResetPINTries.
-func (h *Host) SetCardStatus(alias, status string) error { return h.iss().setStatus(alias, status) }
+func (h *Host) SetCardStatus(alias, status string) error {
+	if err := h.iss().setStatus(alias, status); err != nil || status != statusPINBlocked {
+		return err
+	}
+	return h.sharePIN(alias)
+}
 
 // ResetPINTries clears a card's wrong-PIN counter, unblocking it after 75.
-func (h *Host) ResetPINTries(alias string) error { return h.iss().resetPIN(alias) }
+func (h *Host) ResetPINTries(alias string) error {
+	if err := h.iss().resetPIN(alias); err != nil {
+		return err
+	}
+	return h.sharePIN(alias)
+}
 
 // SetMerchantRealtime records the outcome of a merchant's real-time
 // settlement application (none, pending, approved, rejected).

@@ -172,7 +172,10 @@ func (is *issuer) markStale(ref string) {
 // journaled.
 func (a *account) refresh(ctx context.Context, led *ledger.Ledger, now time.Time) error {
 	day := now.Format("2006-01-02")
-	if !a.loaded || (a.stale && a.inflight == 0) {
+	// On a shared ledger other hosts' approvals and reversals move the
+	// usage too: it is read again whenever nothing of this host's is in
+	// flight.
+	if !a.loaded || ((a.stale || led.Shared()) && a.inflight == 0) {
 		u, err := led.CardUsage(ctx, a.ref, now)
 		if err != nil {
 			return err
@@ -234,6 +237,9 @@ func (a *account) authorise(ctx context.Context, led *ledger.Ledger, c *cardChec
 		return d, nil
 	}
 	if len(c.pinBlock) > 0 && a.pin != "" {
+		if err := a.loadPINTries(ctx, led); err != nil {
+			return d, err
+		}
 		if c.pinKey == nil {
 			d.code = "96"
 			return d, nil
@@ -249,14 +255,18 @@ func (a *account) authorise(ctx context.Context, led *ledger.Ledger, c *cardChec
 			d.code = "96"
 			return d, nil
 		case err != nil || pin != a.pin:
-			a.pinTries++
+			if err := a.wrongPIN(ctx, led, c.now); err != nil {
+				return d, err
+			}
 			d.code = "55"
 			if a.pinTries >= maxPINTries {
 				d.code = "75"
 			}
 			return d, nil
 		}
-		a.pinTries = 0
+		if err := a.rightPIN(ctx, led, c.now); err != nil {
+			return d, err
+		}
 	} else if a.pinTries >= maxPINTries && len(c.pinBlock) > 0 {
 		d.code = "75"
 		return d, nil

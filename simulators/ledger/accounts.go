@@ -41,7 +41,7 @@ type readStmts struct {
 	lookup, merchant, card, balance *sql.Stmt
 }
 
-func (s *readStmts) prepare(ctx context.Context, db *sql.DB) error {
+func (s *readStmts) prepare(ctx context.Context, db db) error {
 	var err error
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
@@ -57,7 +57,7 @@ func (s *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 	// Spent is clamped at zero: credits beyond the debits (journaled by
 	// older versions, which let any refund credit the card) never lift the
 	// available balance above the card's limit.
-	s.card = prep(`SELECT MAX(0, COALESCE(SUM(debit_amount - credit_amount), 0)),
+	s.card = prep(`SELECT ` + db.d.greatest() + `(0, COALESCE(SUM(debit_amount - credit_amount), 0)),
 		COALESCE(SUM(CASE WHEN day = ?2 THEN debit_amount END), 0),
 		COALESCE(SUM(CASE WHEN day = ?2 THEN debit_count END), 0)
 		FROM card_days WHERE card_ref = ?1`)
@@ -230,8 +230,16 @@ func (l *Ledger) CutOff(ctx context.Context, day time.Time) ([]Posting, error) {
 		}
 		var res Result
 		for _, x := range ps {
-			if _, err := w.st.closePending.ExecContext(w.bg, x.p.id); err != nil {
+			r, err := w.st.closePending.ExecContext(w.bg, x.p.id)
+			var n int64
+			if err == nil {
+				n, err = r.RowsAffected()
+			}
+			if err != nil {
 				return l.fileErr("cut-off", err)
+			}
+			if n == 0 {
+				continue // another host's cut-off or a void closed it meanwhile
 			}
 			c := x.p
 			c.typ, c.ref, c.open, c.timeNs = PostT1Credit, x.p.id, false, max(day.UnixNano(), x.p.timeNs)
@@ -282,6 +290,13 @@ func (l *Ledger) Postings(ctx context.Context, merchantID string, from, to time.
 func (l *Ledger) Stats(ctx context.Context) (entries int, bytesOnDisk int64, err error) {
 	if err := l.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM entries").Scan(&entries); err != nil {
 		return 0, 0, l.readErr("counting entries", err)
+	}
+	if l.d.pg {
+		err := l.rdb.QueryRowContext(ctx, "SELECT pg_database_size(current_database())").Scan(&bytesOnDisk)
+		if err != nil {
+			return 0, 0, l.readErr("measuring the database", err)
+		}
+		return entries, bytesOnDisk, nil
 	}
 	for _, p := range []string{l.path, l.path + "-wal"} {
 		if st, err := os.Stat(p); err == nil {

@@ -71,3 +71,30 @@ func (l *Ledger) LastATC(ctx context.Context, cardRef string) (atc uint16, ok bo
 	}
 	return uint16(v), true, nil
 }
+
+// ClaimATC makes atc the last accepted counter of the card cardRef if it is
+// above the recorded one, and says whether it was, once committed. Hosts
+// sharing a ledger (Shared) check a cryptogram's counter with it: of two
+// hosts given the same cryptogram at once, one claims its counter and the
+// other finds it a replay.
+func (l *Ledger) ClaimATC(ctx context.Context, cardRef string, atc uint16, now time.Time) (bool, error) {
+	if cardRef == "" {
+		return false, fmt.Errorf("%w: claiming an ATC: no card reference", ErrInvalid)
+	}
+	var claimed bool
+	err := l.do(ctx, func(w *writer) error {
+		var v int64
+		err := w.conn.QueryRowContext(w.bg, `INSERT INTO card_atc (card_ref, atc, time_ns) VALUES (?,?,?)
+			ON CONFLICT (card_ref) DO UPDATE SET atc = excluded.atc, time_ns = excluded.time_ns
+			WHERE excluded.atc > card_atc.atc RETURNING atc`, cardRef, int64(atc), now.UnixNano()).Scan(&v)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return l.fileErr("claiming the ATC of a card", err)
+		}
+		claimed = true
+		return nil
+	})
+	return claimed, err
+}

@@ -3,12 +3,15 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-func TestRaiseATCSurvivesReopen(t *testing.T) {
+func TestRaiseATCSurvivesReopen(t *testing.T) { eachBackend(t, testRaiseATCSurvivesReopen) }
+
+func testRaiseATCSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -70,5 +73,49 @@ func BenchmarkRaiseATC(b *testing.B) {
 	})
 	if err := l.do(ctx, func(*writer) error { return nil }); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestClaimATC: of the same counter claimed many times at once, on one or
+// two ledgers, exactly one claim wins.
+func TestClaimATC(t *testing.T) { eachBackend(t, testClaimATC) }
+
+func testClaimATC(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	l, _ := openLedger(t, Options{})
+	m := l
+	if onPostgres(t) {
+		var err error
+		if m, err = Open(ctx, l.dsn, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+	}
+	for _, atc := range []uint16{5, 9} {
+		var won atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 10 {
+			h := l
+			if i%2 == 1 {
+				h = m
+			}
+			wg.Go(func() {
+				ok, err := h.ClaimATC(ctx, "card-a", atc, now)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					won.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if won.Load() != 1 {
+			t.Errorf("ATC %d claimed %d times, want once", atc, won.Load())
+		}
+	}
+	if ok, err := l.ClaimATC(ctx, "card-a", 7, now); err != nil || ok {
+		t.Errorf("a lower ATC claimed: %v %v", ok, err)
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // writer is the committer's state. Only the committer goroutine touches it
@@ -15,7 +17,7 @@ import (
 // effects of the open transaction, and are reloaded when one rolls back.
 type writer struct {
 	l    *Ledger
-	conn *sql.Conn
+	conn conn
 	// bg is the context of every statement the committer runs. It has no Done
 	// channel on purpose: a caller giving up must not tear a group commit, and
 	// the driver starts a watcher goroutine per call for a cancellable one.
@@ -23,7 +25,11 @@ type writer struct {
 	st writeStmts
 
 	merchants map[string]Merchant
-	d0used    map[d0Key]int64 // D0-credited gross per merchant and day
+	// locked are the merchants whose rows the open transaction holds
+	// (PostgreSQL, see lockMerchant).
+	locked map[string]bool
+	d0used map[d0Key]int64  // D0-credited gross per merchant and day
+	d0base map[d0Key]d0Base // PostgreSQL: the committed part of d0used, see d0UsedShared
 	// Balance and card-usage changes of the open transaction, written by
 	// flush just before it commits.
 	balances map[string]int64
@@ -32,6 +38,7 @@ type writer struct {
 	// the original's key, waiting for it.
 	orphans map[Key]orphan
 	batch   []*request
+	pre     prefetch // PostgreSQL: what the record being journaled locked and read
 
 	commits atomic.Int64 // transactions committed
 	records atomic.Int64 // requests committed
@@ -50,16 +57,18 @@ type writeStmts struct {
 	setUndone, clearUndone, setOrigID     *sql.Stmt
 	insPosting, closePending, addBalance  *sql.Stmt
 	selOrigin, selByEntry, sumD0, upsCard *sql.Stmt
-	sumRefunded                           *sql.Stmt
+	sumRefunded, lockMerchant, lockKey    *sql.Stmt
+	selOrphan, selCard, selMerchant       *sql.Stmt
+	sumD0Since, lockKey2, insEntryOrphan  *sql.Stmt
 }
 
 func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
-	conn, err := l.wdb.Conn(ctx)
+	c, err := l.wdb.Conn(ctx)
 	if err != nil {
 		return nil, l.fileErr("opening", err)
 	}
-	w := &writer{l: l, conn: conn, bg: context.Background(), d0used: map[d0Key]int64{},
-		balances: map[string]int64{}, cards: map[cardDay]cardDelta{}}
+	w := &writer{l: l, conn: conn{c, l.d}, bg: context.Background(), d0used: map[d0Key]int64{}, d0base: map[d0Key]d0Base{},
+		balances: map[string]int64{}, cards: map[cardDay]cardDelta{}, locked: map[string]bool{}, orphans: map[Key]orphan{}}
 	if err := w.init(ctx); err != nil {
 		w.close()
 		return nil, err
@@ -71,14 +80,13 @@ func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
 func (w *writer) migrate(ctx context.Context) error {
 	for _, m := range migrations {
 		var n int
-		if err := w.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?",
-			m.table, m.column).Scan(&n); err != nil {
+		if err := w.conn.QueryRowContext(ctx, w.l.d.columnsQuery(), m.table, m.column).Scan(&n); err != nil {
 			return fmt.Errorf("reading the columns of %s: %w", m.table, err)
 		}
 		if n > 0 {
 			continue
 		}
-		if _, err := w.conn.ExecContext(ctx, m.sql); err != nil {
+		if _, err := w.conn.ExecContext(ctx, w.l.d.schema(m.sql)); err != nil {
 			return fmt.Errorf("adding %s.%s: %w", m.table, m.column, err)
 		}
 		w.l.log.Info("ledger migrated", "path", w.l.path, "added", m.table+"."+m.column)
@@ -87,6 +95,29 @@ func (w *writer) migrate(ctx context.Context) error {
 }
 
 func (w *writer) init(ctx context.Context) error {
+	l := w.l
+	var err error
+	if l.d.pg {
+		err = w.initPostgres(ctx)
+	} else {
+		err = w.initSQLite(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.prepare(ctx); err != nil {
+		return err
+	}
+	if err := w.loadMerchants(ctx); err != nil {
+		return l.fileErr("loading merchants", err)
+	}
+	if err := w.loadOrphans(ctx); err != nil {
+		return l.fileErr("loading pending reversals", err)
+	}
+	return nil
+}
+
+func (w *writer) initSQLite(ctx context.Context) error {
 	l := w.l
 	rows, err := w.conn.QueryContext(ctx, "PRAGMA quick_check")
 	if err != nil {
@@ -122,7 +153,7 @@ func (w *writer) init(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return l.fileErr("creating schema", err)
 	}
-	_, err = w.conn.ExecContext(ctx, schemaSQL+atcSchemaSQL)
+	_, err = w.conn.ExecContext(ctx, schemaSQL+atcSchemaSQL+pinSchemaSQL)
 	if err == nil {
 		err = w.migrate(ctx)
 	}
@@ -133,7 +164,19 @@ func (w *writer) init(ctx context.Context) error {
 		w.conn.ExecContext(ctx, "ROLLBACK")
 		return l.fileErr("creating schema", err)
 	}
+	return nil
+}
 
+// prepare prepares the committer's statements on its connection.
+func (w *writer) prepare(ctx context.Context) error {
+	l := w.l
+	var err error
+	forUpdate := ""
+	if l.d.pg && !l.opts.Serializable {
+		// Locks the original, so two hosts undoing or refunding it
+		// take turns and the second sees what the first did.
+		forUpdate = " FOR UPDATE"
+	}
 	prep := func(dst **sql.Stmt, q string) {
 		if err != nil {
 			return
@@ -141,16 +184,16 @@ func (w *writer) init(ctx context.Context) error {
 		*dst, err = w.conn.PrepareContext(ctx, q)
 	}
 	s := &w.st
-	prep(&s.begin, "BEGIN IMMEDIATE")
+	prep(&s.begin, l.d.begin(l.opts.Serializable))
 	prep(&s.commit, "COMMIT")
 	prep(&s.rollback, "ROLLBACK")
 	prep(&s.insEntry, `INSERT INTO entries (tid, stan, date, cls, mti, proc, kind, merchant, pan, card_ref, method,
 		amount, currency, resp, auth, rrn, batch, orig_tid, orig_stan, orig_date, orig_id, time_ns)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tid, stan, date, cls) DO NOTHING`)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tid, stan, date, cls) DO NOTHING RETURNING id`)
 	prep(&s.selEntry, "SELECT "+entryCols+" FROM entries WHERE tid = ? AND stan = ? AND date = ? AND cls = ?")
 	prep(&s.selOrig, `SELECT `+origCols+` FROM entries
 		WHERE tid = ? AND stan = ? AND date = ? AND kind NOT IN ('reversal', 'balance')
-		ORDER BY resp = '00' DESC, id LIMIT 1`)
+		ORDER BY resp = '00' DESC, id LIMIT 1`+forUpdate)
 	prep(&s.selByID, `SELECT `+origCols+` FROM entries WHERE id = ?`)
 	prep(&s.sumRefunded, `SELECT COALESCE(SUM(amount), 0) FROM entries WHERE kind = 'refund' AND resp = '00'
 		AND undone_by IS NULL AND orig_tid = ? AND orig_stan = ? AND orig_date = ?`)
@@ -166,16 +209,32 @@ func (w *writer) init(ctx context.Context) error {
 	prep(&s.sumD0, `SELECT COALESCE(SUM(gross), 0) FROM postings
 		WHERE merchant = ? AND type = 'd0_credit' AND time_ns >= ? AND time_ns < ?`)
 	prep(&s.upsCard, `INSERT INTO card_days (card_ref, day, debit_count, debit_amount, credit_amount) VALUES (?,?,?,?,?)
-		ON CONFLICT (card_ref, day) DO UPDATE SET debit_count = debit_count + excluded.debit_count,
-		debit_amount = debit_amount + excluded.debit_amount, credit_amount = credit_amount + excluded.credit_amount`)
+		ON CONFLICT (card_ref, day) DO UPDATE SET debit_count = card_days.debit_count + excluded.debit_count,
+		debit_amount = card_days.debit_amount + excluded.debit_amount,
+		credit_amount = card_days.credit_amount + excluded.credit_amount`)
+	prep(&s.selCard, `SELECT COALESCE(SUM(debit_amount - credit_amount), 0),
+		COALESCE(SUM(CASE WHEN day = ?2 THEN debit_count END), 0) FROM card_days WHERE card_ref = ?1`)
+	if l.d.pg {
+		prep(&s.lockMerchant, "SELECT "+merchantCols+" FROM merchants WHERE id = ? FOR UPDATE")
+		prep(&s.selMerchant, "SELECT "+merchantCols+" FROM merchants WHERE id = ?")
+		prep(&s.sumD0Since, `SELECT COALESCE(SUM(gross), 0), COALESCE(MAX(id), 0) FROM postings
+			WHERE merchant = ? AND type = 'd0_credit' AND id > ? AND time_ns >= ? AND time_ns < ?`)
+		prep(&s.lockKey, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
+		prep(&s.lockKey2, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0)), pg_advisory_xact_lock(hashtextextended(?, 0))")
+		prep(&s.insEntryOrphan, `WITH ins AS (INSERT INTO entries (tid, stan, date, cls, mti, proc, kind, merchant, pan,
+			card_ref, method, amount, currency, resp, auth, rrn, batch, orig_tid, orig_stan, orig_date, orig_id, time_ns)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tid, stan, date, cls) DO NOTHING RETURNING id)
+			SELECT ins.id, o.id, o.tid, o.stan, o.date FROM ins LEFT JOIN LATERAL (SELECT id, tid, stan, date FROM entries
+				WHERE kind = 'reversal' AND resp = '00' AND orig_id IS NULL
+				AND COALESCE(orig_tid, tid) = ? AND COALESCE(orig_stan, stan) = ? AND COALESCE(orig_date, date) = ?
+				ORDER BY id LIMIT 1) o ON true`)
+		prep(&s.selOrphan, `SELECT id, tid, stan, date FROM entries
+			WHERE kind = 'reversal' AND resp = '00' AND orig_id IS NULL
+			AND COALESCE(orig_tid, tid) = ? AND COALESCE(orig_stan, stan) = ? AND COALESCE(orig_date, date) = ?
+			ORDER BY id LIMIT 1`)
+	}
 	if err != nil {
 		return l.fileErr("preparing statements", err)
-	}
-	if err := w.loadMerchants(ctx); err != nil {
-		return l.fileErr("loading merchants", err)
-	}
-	if err := w.loadOrphans(ctx); err != nil {
-		return l.fileErr("loading pending reversals", err)
 	}
 	return nil
 }
@@ -186,6 +245,9 @@ type orphan struct {
 }
 
 func (w *writer) loadOrphans(ctx context.Context) error {
+	if w.l.d.pg {
+		return nil // looked up in the journal, where other hosts' are too (findOrphan)
+	}
 	rows, err := w.conn.QueryContext(ctx, `SELECT r.id, r.tid, r.stan, r.date,
 		COALESCE(r.orig_tid, r.tid), COALESCE(r.orig_stan, r.stan), COALESCE(r.orig_date, r.date)
 		FROM entries r WHERE r.kind = 'reversal' AND r.resp = '00' AND r.orig_id IS NULL AND NOT EXISTS (
@@ -235,16 +297,27 @@ func (w *writer) loadMerchants(ctx context.Context) error {
 // close releases the statements and the connection; the committer must have
 // stopped.
 func (w *writer) close() error {
+	w.closeStmts()
+	if w.conn.Conn == nil {
+		return nil // PostgreSQL went away and did not come back
+	}
+	if !w.l.d.pg {
+		// A checkpoint on close keeps the WAL file from outliving the ledger.
+		w.conn.ExecContext(w.bg, "PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	return w.conn.Close()
+}
+
+func (w *writer) closeStmts() {
 	for _, s := range []*sql.Stmt{w.st.begin, w.st.commit, w.st.rollback, w.st.insEntry, w.st.selEntry,
 		w.st.selOrig, w.st.selByID, w.st.setUndone, w.st.clearUndone, w.st.setOrigID, w.st.insPosting, w.st.closePending,
-		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard, w.st.sumRefunded} {
+		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard, w.st.sumRefunded,
+		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard, w.st.selMerchant, w.st.sumD0Since, w.st.lockKey2, w.st.insEntryOrphan} {
 		if s != nil {
 			s.Close()
 		}
 	}
-	// A checkpoint on close keeps the WAL file from outliving the ledger.
-	w.conn.ExecContext(w.bg, "PRAGMA wal_checkpoint(TRUNCATE)")
-	return w.conn.Close()
+	w.st = writeStmts{}
 }
 
 // maxYields is how often the committer yields to let a batch fill.
@@ -295,11 +368,12 @@ func (l *Ledger) run() {
 // spoil the others; any other failure rolls the batch back and replays each
 // request in a transaction of its own, so one bad record costs only itself.
 func (w *writer) commitBatch(batch []*request) {
-	if _, err := w.st.begin.ExecContext(w.bg); err != nil {
+	if err := w.begin(); err != nil {
 		err = w.l.fileErr("starting a transaction", err)
 		for _, r := range batch {
 			r.err = err
 		}
+		w.reconnect()
 		return
 	}
 	ok := true
@@ -330,16 +404,36 @@ func (w *writer) commitBatch(batch []*request) {
 	}
 }
 
+// maxRetries is how often single runs a transaction again that PostgreSQL
+// aborted for a deadlock or a serialization failure with another host's.
+const maxRetries = 30
+
 func (w *writer) single(r *request) {
+	for try := 1; ; try++ {
+		err := w.once(r)
+		if err == nil || !retryable(err) || try == maxRetries {
+			return
+		}
+		w.l.log.Info("ledger: transaction retried", "try", try, "err", err)
+		// A random pause, growing, so the two hosts' retries stop
+		// meeting; a host's other requests wait meanwhile.
+		time.Sleep(time.Duration(try) * time.Duration(500+rand.IntN(1500)) * time.Microsecond)
+	}
+}
+
+// once runs r in a transaction of its own and returns the failure that
+// rolled it back, if any.
+func (w *writer) once(r *request) error {
 	r.res, r.err = Result{}, nil
-	if _, err := w.st.begin.ExecContext(w.bg); err != nil {
+	if err := w.begin(); err != nil {
 		r.err = w.l.fileErr("starting a transaction", err)
-		return
+		w.reconnect()
+		return err
 	}
 	if r.err = w.apply(r); r.err != nil && !refused(r.err) {
 		w.abort()
 		r.res = Result{}
-		return
+		return r.err
 	}
 	err := w.flush()
 	if err == nil {
@@ -348,16 +442,34 @@ func (w *writer) single(r *request) {
 	if err != nil {
 		w.abort()
 		r.res, r.err = Result{}, w.l.fileErr("committing", err)
-		return
+		return err
 	}
 	w.commits.Add(1)
 	w.records.Add(1)
+	return nil
+}
+
+// begin starts a transaction. On PostgreSQL what the committer knows of
+// other hosts' writes is only good inside one: the merchants' D0 totals
+// are read again under the merchant's row lock.
+func (w *writer) begin() error {
+	if w.st.begin == nil {
+		return fmt.Errorf("no connection to the database")
+	}
+	if w.l.d.pg {
+		clear(w.locked)
+		clear(w.d0used)
+	}
+	_, err := w.st.begin.ExecContext(w.bg)
+	return err
 }
 
 // abort rolls back and drops the caches, which may hold the rolled-back
 // transaction's effects.
 func (w *writer) abort() {
-	w.st.rollback.ExecContext(w.bg) // fails harmlessly when SQLite already rolled back
+	if w.st.rollback != nil {
+		w.st.rollback.ExecContext(w.bg) // fails harmlessly when SQLite already rolled back
+	}
 	clear(w.d0used)
 	clear(w.balances)
 	clear(w.cards)

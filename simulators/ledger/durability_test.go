@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,7 +12,9 @@ import (
 	"time"
 )
 
-func TestConcurrentRecordsGroupCommit(t *testing.T) {
+func TestConcurrentRecordsGroupCommit(t *testing.T) { eachBackend(t, testConcurrentRecordsGroupCommit) }
+
+func testConcurrentRecordsGroupCommit(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	const workers, each = 64, 8
@@ -66,7 +67,9 @@ func TestConcurrentRecordsGroupCommit(t *testing.T) {
 	mustVerify(t, l2)
 }
 
-func TestReopenKeepsEverything(t *testing.T) {
+func TestReopenKeepsEverything(t *testing.T) { eachBackend(t, testReopenKeepsEverything) }
+
+func testReopenKeepsEverything(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL"})
 	s := sale(1, 10000, t0)
@@ -112,18 +115,9 @@ func TestReopenKeepsEverything(t *testing.T) {
 	mustVerify(t, l2)
 }
 
-// rawDB opens a second connection on the file, as an intruder would.
-func rawDB(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func TestVerifyFindsTampering(t *testing.T) { eachBackend(t, testVerifyFindsTampering) }
 
-func TestVerifyFindsTampering(t *testing.T) {
+func testVerifyFindsTampering(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		name string

@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,7 +24,7 @@ func demoMerchant() Merchant {
 // openLedger opens a ledger in a fresh directory with the demo merchant.
 func openLedger(t testing.TB, opts Options) (*Ledger, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "ledger.db")
+	path := freshDB(t)
 	l, err := Open(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -112,7 +111,7 @@ func reopen(t testing.TB, l *Ledger) *Ledger {
 	if err := l.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	l2, err := Open(context.Background(), l.Path(), l.opts)
+	l2, err := Open(context.Background(), l.dsn, l.opts)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}

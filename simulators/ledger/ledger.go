@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -24,24 +25,33 @@ type Options struct {
 	MaxBatch int
 	// Synchronous is SQLite's synchronous setting: "FULL" (default, an
 	// approval survives a power cut) or "NORMAL" (faster, for tests only).
+	// PostgreSQL keeps the server's synchronous_commit.
 	Synchronous string
 	// BusyTimeout is how long a statement waits for a lock held by another
-	// connection before failing with ErrLocked (default 5 s).
+	// connection (on PostgreSQL, another host) before failing with
+	// ErrLocked (default 5 s).
 	BusyTimeout time.Duration
 	// QueueSize is the capacity of the committer's queue (default 4*MaxBatch).
 	QueueSize int
+	// Serializable, on PostgreSQL, runs every transaction SERIALIZABLE and
+	// retries the ones the server aborts, instead of taking row and key
+	// locks under READ COMMITTED (the default, faster under contention:
+	// docs/scale.md).
+	Serializable bool
 }
 
 // Ledger is an open journal file. All writes go through one committer
 // goroutine on one connection; reads use a separate pool of read-only
 // connections, which WAL lets run beside the writer.
 type Ledger struct {
-	path string
+	path string // the file, or the PostgreSQL URL without its password
+	dsn  string // what Open was given, to connect again
+	d    *dialect
 	log  *slog.Logger
 	opts Options
 
-	wdb   *sql.DB // one connection, owned by the committer
-	rdb   *sql.DB // read-only pool
+	wdb   db // one connection, owned by the committer
+	rdb   db // read-only pool
 	w     *writer
 	reqs  chan *request
 	done  chan struct{} // closed when the committer has stopped
@@ -55,9 +65,15 @@ type Ledger struct {
 // Open opens or creates the journal at path, checks it (PRAGMA quick_check),
 // creates the schema and starts the committer. Errors name the path and say
 // what is wrong; they wrap ErrLocked or ErrCorrupt where that is the cause.
+//
+// A path starting postgres:// or postgresql:// is a PostgreSQL database
+// instead (see openPostgres): several hosts may share it.
 func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
-	if err := checkPath(path); err != nil {
-		return nil, err
+	pg := IsPostgresURL(path)
+	if !pg {
+		if err := checkPath(path); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -80,12 +96,15 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger %s: %w: synchronous %q (want FULL or NORMAL)", path, ErrInvalid, opts.Synchronous)
 	}
 
-	l := &Ledger{path: path, log: opts.Logger, opts: opts}
-	base := path + "?_pragma=busy_timeout(" + fmt.Sprint(opts.BusyTimeout.Milliseconds()) + ")"
+	l := &Ledger{path: path, dsn: path, d: sqliteDialect, log: opts.Logger, opts: opts}
 	var err error
-	l.wdb, err = sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+opts.Synchronous+")")
+	if pg {
+		err = l.openPostgres(ctx)
+	} else {
+		err = l.openSQLite()
+	}
 	if err != nil {
-		return nil, l.fileErr("opening", err)
+		return nil, err
 	}
 	l.wdb.SetMaxOpenConns(1)
 	l.wdb.SetMaxIdleConns(1)
@@ -95,21 +114,16 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	w, err := l.startWriter(ctx)
 	if err != nil {
 		l.wdb.Close()
+		l.rdb.Close()
 		return nil, err
 	}
 	l.w = w
 
-	l.rdb, err = sql.Open("sqlite", base+"&_pragma=query_only(1)")
-	if err == nil {
-		l.rdb.SetMaxOpenConns(8)
-		l.rdb.SetMaxIdleConns(8)
-		err = l.rstmt.prepare(ctx, l.rdb)
-	}
-	if err != nil {
+	l.rdb.SetMaxOpenConns(8)
+	l.rdb.SetMaxIdleConns(8)
+	if err = l.rstmt.prepare(ctx, l.rdb); err != nil {
 		w.close()
-		if l.rdb != nil {
-			l.rdb.Close()
-		}
+		l.rdb.Close()
 		l.wdb.Close()
 		return nil, l.fileErr("opening readers", err)
 	}
@@ -119,6 +133,22 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	l.pool.New = func() any { return &request{done: make(chan struct{}, 1)} }
 	go l.run()
 	return l, nil
+}
+
+// openSQLite opens the writer's and the readers' handles on the file.
+func (l *Ledger) openSQLite() error {
+	base := l.path + "?_pragma=busy_timeout(" + fmt.Sprint(l.opts.BusyTimeout.Milliseconds()) + ")"
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+l.opts.Synchronous+")")
+	if err != nil {
+		return l.fileErr("opening", err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return l.fileErr("opening readers", err)
+	}
+	l.wdb, l.rdb = db{w, l.d}, db{r, l.d}
+	return nil
 }
 
 // checkPath catches the mistakes SQLite reports vaguely ("unable to open
@@ -166,8 +196,17 @@ func (l *Ledger) fileErr(doing string, err error) error {
 			return fmt.Errorf("ledger %s: %s: file is read-only: %w", l.path, doing, err)
 		}
 	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == pgLockTimeout {
+		return fmt.Errorf("ledger %s: %s: %w by another host (waited %v): %w", l.path, doing, ErrLocked, l.opts.BusyTimeout, err)
+	}
 	return fmt.Errorf("ledger %s: %s: %w", l.path, doing, err)
 }
+
+// Shared reports whether other hosts may write the ledger too (it is on
+// PostgreSQL): what a host keeps in memory of the journal may then be
+// out of date, and limits are better left to the committer (Entry.Card).
+func (l *Ledger) Shared() bool { return l.d.pg }
 
 // Path is the file the ledger was opened on.
 func (l *Ledger) Path() string { return l.path }

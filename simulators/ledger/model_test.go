@@ -15,7 +15,9 @@ import (
 // final balance against a plain model and the invariants with Verify. The
 // ledger journals what the host approved, so an unreferenced refund above the
 // merchant's limit is kept, and Verify names exactly those.
-func TestRandomHistoryMatchesModel(t *testing.T) {
+func TestRandomHistoryMatchesModel(t *testing.T) { eachBackend(t, testRandomHistoryMatchesModel) }
+
+func testRandomHistoryMatchesModel(t *testing.T) {
 	ctx := context.Background()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

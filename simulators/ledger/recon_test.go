@@ -10,7 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestStatementPeriods(t *testing.T) {
+func TestStatementPeriods(t *testing.T) { eachBackend(t, testStatementPeriods) }
+
+func testStatementPeriods(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL"})
 	may14 := t0                                             // Thursday 14 May
@@ -111,7 +113,9 @@ func TestStatementPeriods(t *testing.T) {
 	mustVerify(t, l)
 }
 
-func TestBatchTotals(t *testing.T) {
+func TestBatchTotals(t *testing.T) { eachBackend(t, testBatchTotals) }
+
+func testBatchTotals(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL"})
 	s1, s2, s3 := sale(1, 10000, t0), qrSale(2, 2000, t0), sale(3, 500, t0)
@@ -138,7 +142,9 @@ func TestBatchTotals(t *testing.T) {
 	}
 }
 
-func TestDiscrepancies(t *testing.T) {
+func TestDiscrepancies(t *testing.T) { eachBackend(t, testDiscrepancies) }
+
+func testDiscrepancies(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL"})
 	ok1, ok2, ok3 := sale(1, 10000, t0), sale(2, 2000, t0), sale(3, 3000, t0)
@@ -209,7 +215,9 @@ func TestDiscrepancies(t *testing.T) {
 	}
 }
 
-func TestCardUsage(t *testing.T) {
+func TestCardUsage(t *testing.T) { eachBackend(t, testCardUsage) }
+
+func testCardUsage(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL"})
 	a := sale(1, 10000, t0)

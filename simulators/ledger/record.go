@@ -1,8 +1,13 @@
 package ledger
 
 import (
+	"cmp"
 	"database/sql"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -37,7 +42,10 @@ func (w *writer) record(e *Entry, res *Result) error {
 	var m Merchant
 	if approved && (e.Kind.credits() || e.Kind == KindRefund) {
 		var ok bool
-		if m, ok = w.merchants[e.MerchantID]; !ok {
+		var err error
+		if m, ok, err = w.lockMerchant(e.MerchantID); err != nil {
+			return err
+		} else if !ok {
 			return fmt.Errorf("entry %s: merchant %q: %w", e.Key, e.MerchantID, ErrNotFound)
 		}
 	}
@@ -52,6 +60,11 @@ func (w *writer) record(e *Entry, res *Result) error {
 		}
 		if k != nil {
 			var err error
+			if e.Kind == KindReversal {
+				if err := w.lockKey(*k); err != nil {
+					return err
+				}
+			}
 			if found, err = w.scanOrig(w.st.selOrig.QueryRowContext(w.bg, k.TID, k.STAN, k.Date), &orig); err != nil {
 				return err
 			}
@@ -78,11 +91,16 @@ func (w *writer) record(e *Entry, res *Result) error {
 	// order and the transaction that journals e: two refunds of one sale
 	// cannot both see its whole amount.
 	var err error
+	if err = w.prelock(e, approved); err != nil {
+		return err
+	}
 	switch {
 	case undo && orig.kind.credits():
 		err = w.checkUndo(e, k, res)
 	case approved && e.Kind == KindRefund && e.Orig != nil:
 		err = w.checkRefund(e, res)
+	case approved && (e.Kind == KindSale || e.Kind == KindQR) && e.Card != nil && e.CardRef != "":
+		err = w.checkCard(e, res)
 	}
 	if err != nil {
 		return err
@@ -100,15 +118,19 @@ func (w *writer) record(e *Entry, res *Result) error {
 		oTID, oSTAN, oDate = e.Orig.TID, e.Orig.STAN, e.Orig.Date
 	}
 	cls := mtiClass(e.MTI)
-	r, err := w.st.insEntry.ExecContext(w.bg, e.Key.TID, e.Key.STAN, e.Key.Date, cls, e.MTI, e.ProcCode,
+	// On a duplicate, ON CONFLICT inserts nothing and returns no id; on
+	// PostgreSQL it first waits for another host's transaction inserting
+	// the same key, so the duplicate read next is the committed one.
+	var id int64
+	args := []any{e.Key.TID, e.Key.STAN, e.Key.Date, cls, e.MTI, e.ProcCode,
 		string(e.Kind), e.MerchantID, e.PANMasked, e.CardRef, e.Method, e.Amount, e.Currency, e.RespCode,
-		e.AuthCode, e.RRN, e.Batch, oTID, oSTAN, oDate, origID, e.Time.UnixNano())
-	if err != nil {
-		return err
+		e.AuthCode, e.RRN, e.Batch, oTID, oSTAN, oDate, origID, e.Time.UnixNano()}
+	if w.pre.locked {
+		err = w.insertFetchingOrphan(e.Key, args, &id)
+	} else {
+		err = w.st.insEntry.QueryRowContext(w.bg, args...).Scan(&id)
 	}
-	if n, err := r.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
+	if errors.Is(err, sql.ErrNoRows) {
 		ex, err := scanEntry(w.st.selEntry.QueryRowContext(w.bg, e.Key.TID, e.Key.STAN, e.Key.Date, cls))
 		if err != nil {
 			return err
@@ -116,7 +138,6 @@ func (w *writer) record(e *Entry, res *Result) error {
 		*res = Result{Duplicate: true, Existing: &ex}
 		return nil
 	}
-	id, err := r.LastInsertId()
 	if err != nil || !approved {
 		return err
 	}
@@ -132,7 +153,7 @@ func (w *writer) record(e *Entry, res *Result) error {
 		err = w.redo(e, id, &orig, res)
 	case undo:
 		err = w.undo(e, id, &orig, res)
-	case e.Kind == KindReversal && !found && k != nil:
+	case e.Kind == KindReversal && !found && k != nil && !w.l.d.pg:
 		if _, waiting := w.orphans[*k]; !waiting {
 			w.orphans[*k] = orphan{id: id, key: e.Key}
 		}
@@ -177,11 +198,10 @@ func (w *writer) credit(e *Entry, id int64, m *Merchant, res *Result) error {
 // lateReversal applies a reversal that arrived before the entry id it
 // reverses.
 func (w *writer) lateReversal(e *Entry, id int64, res *Result) error {
-	o, ok := w.orphans[e.Key]
-	if !ok {
-		return nil
+	o, ok, err := w.findOrphan(e.Key)
+	if err != nil || !ok {
+		return err
 	}
-	delete(w.orphans, e.Key)
 	if _, err := w.st.setOrigID.ExecContext(w.bg, id, o.id); err != nil {
 		return err
 	}
@@ -190,6 +210,29 @@ func (w *writer) lateReversal(e *Entry, id int64, res *Result) error {
 	orig := origRow{id: id, kind: e.Kind, resp: e.RespCode, merchant: e.MerchantID, cardRef: e.CardRef,
 		amount: e.Amount, timeNs: e.Time.UnixNano(), referenced: e.Orig != nil}
 	return w.undo(&rev, o.id, &orig, res)
+}
+
+// findOrphan takes the approved reversal waiting for the original k, if
+// any. SQLite's committer keeps them in memory; on PostgreSQL another host
+// may have journaled it, so the journal is asked, under the key's lock.
+func (w *writer) findOrphan(k Key) (orphan, bool, error) {
+	if !w.l.d.pg {
+		o, ok := w.orphans[k]
+		delete(w.orphans, k)
+		return o, ok, nil
+	}
+	if w.pre.locked { // read with the insert, after the lock
+		return w.pre.orphan, w.pre.found, nil
+	}
+	if err := w.lockKey(k); err != nil {
+		return orphan{}, false, err
+	}
+	var o orphan
+	err := w.st.selOrphan.QueryRowContext(w.bg, k.TID, k.STAN, k.Date).Scan(&o.id, &o.key.TID, &o.key.STAN, &o.key.Date)
+	if errors.Is(err, sql.ErrNoRows) {
+		return orphan{}, false, nil
+	}
+	return o, err == nil, err
 }
 
 // refund takes the money back from the merchant: at once from the account
@@ -245,8 +288,16 @@ func (w *writer) undo(e *Entry, id int64, orig *origRow, res *Result) error {
 	}
 	now := e.Time.UnixNano()
 	for _, p := range open {
-		if _, err := w.st.closePending.ExecContext(w.bg, p.id); err != nil {
+		r, err := w.st.closePending.ExecContext(w.bg, p.id)
+		if err != nil {
 			return err
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			// Another host's cut-off credited it since it was read:
+			// run again, to take the credit back instead.
+			return errSettledMeanwhile
 		}
 		c := posting{merchant: p.merchant, entryID: id, origin: orig.id, typ: PostCancelT1, gross: p.gross,
 			fee: p.fee, net: p.net, bps: p.bps, timeNs: now, ref: p.id}
@@ -352,8 +403,12 @@ func (w *writer) post(p *posting, key Key, res *Result) error {
 	if p.ref != 0 {
 		ref = p.ref
 	}
+	open := 0
+	if p.open {
+		open = 1
+	}
 	if _, err := w.st.insPosting.ExecContext(w.bg, p.merchant, p.entryID, p.origin, p.typ, p.gross, p.fee, p.net,
-		p.bps, p.timeNs, ref, p.open); err != nil {
+		p.bps, p.timeNs, ref, open); err != nil {
 		return err
 	}
 	if d := balanceEffect(p.typ, p.net); d != 0 {
@@ -373,6 +428,9 @@ func (w *writer) d0Used(k d0Key, t time.Time) (int64, error) {
 		return v, nil
 	}
 	start := dayStart(t)
+	if w.l.d.pg {
+		return w.d0UsedShared(k, start)
+	}
 	var v int64
 	err := w.st.sumD0.QueryRowContext(w.bg, k.merchant, start.UnixNano(), start.AddDate(0, 0, 1).UnixNano()).Scan(&v)
 	if err != nil {
@@ -380,6 +438,31 @@ func (w *writer) d0Used(k d0Key, t time.Time) (int64, error) {
 	}
 	w.d0used[k] = v
 	return v, nil
+}
+
+// d0Base is the committed D0 total of a merchant's day up to posting
+// lastID, as a PostgreSQL host last read it.
+type d0Base struct{ sum, lastID int64 }
+
+// d0UsedShared reads what other hosts (and this one) credited D0 since the
+// last read, under the merchant's row lock. Every D0 posting of the
+// merchant is written under that lock, so none with an id below lastID
+// can still be uncommitted: the ids drawn after the lock was last released
+// are higher. One day's total is read once, then only its new postings.
+func (w *writer) d0UsedShared(k d0Key, start time.Time) (int64, error) {
+	b := w.d0base[k]
+	var add, last int64
+	if err := w.st.sumD0Since.QueryRowContext(w.bg, k.merchant, b.lastID, start.UnixNano(),
+		start.AddDate(0, 0, 1).UnixNano()).Scan(&add, &last); err != nil {
+		return 0, err
+	}
+	b.sum += add
+	b.lastID = max(b.lastID, last)
+	if !w.l.opts.Serializable { // without the lock, a lower id may commit later
+		w.d0base[k] = b
+	}
+	w.d0used[k] = b.sum
+	return b.sum, nil
 }
 
 // cardEffect keeps the card's daily usage: a sale debits the card on its
@@ -416,16 +499,22 @@ type cardDelta struct{ count, debit, credit int64 }
 
 // flush writes the balance and card-usage changes the transaction gathered:
 // one statement per merchant and per card-day instead of one per record.
+// Rows are written in key order, so two hosts' transactions lock them in
+// the same order and do not deadlock on them.
 func (w *writer) flush() error {
-	for id, d := range w.balances {
-		if d != 0 {
+	for _, id := range slices.Sorted(maps.Keys(w.balances)) {
+		if d := w.balances[id]; d != 0 {
 			if _, err := w.st.addBalance.ExecContext(w.bg, d, id); err != nil {
 				return err
 			}
 		}
 	}
 	clear(w.balances)
-	for k, u := range w.cards {
+	keys := slices.SortedFunc(maps.Keys(w.cards), func(a, b cardDay) int {
+		return cmp.Or(strings.Compare(a.card, b.card), strings.Compare(a.day, b.day))
+	})
+	for _, k := range keys {
+		u := w.cards[k]
 		if _, err := w.st.upsCard.ExecContext(w.bg, k.card, k.day, u.count, u.debit, u.credit); err != nil {
 			return err
 		}

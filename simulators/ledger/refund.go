@@ -20,6 +20,11 @@ const (
 	// RefusedRefunded: a void or reversal of a sale that has refunds
 	// standing would give its money back twice (12).
 	RefusedRefunded = "refunded"
+	// RefusedCardLimit: the sale is more than the card's available
+	// balance once its journaled spending is taken off (51).
+	RefusedCardLimit = "card_limit"
+	// RefusedCardDaily: the card has made its daily number of debits (65).
+	RefusedCardDaily = "card_daily_count"
 )
 
 // refundable reports whether an approved entry of kind k can be refunded.
@@ -83,4 +88,35 @@ func (w *writer) refunded(k *Key) (int64, error) {
 	var v int64
 	err := w.st.sumRefunded.QueryRowContext(w.bg, k.TID, k.STAN, k.Date).Scan(&v)
 	return v, err
+}
+
+// checkCard applies the card's limits of an approved sale (Entry.Card) to
+// what the journal holds of the card, this transaction's records included,
+// under the card's lock: two hosts approving the same card take turns.
+func (w *writer) checkCard(e *Entry, res *Result) error {
+	if !w.pre.locked {
+		if err := w.lockKey(Key{TID: "card", STAN: e.CardRef}); err != nil {
+			return err
+		}
+	}
+	var spent, dayCount int64
+	day := dayName(e.Time)
+	if err := w.st.selCard.QueryRowContext(w.bg, e.CardRef, day).Scan(&spent, &dayCount); err != nil {
+		return err
+	}
+	for k, u := range w.cards { // this transaction's, not written before flush
+		if k.card == e.CardRef {
+			spent += u.debit - u.credit
+			if k.day == day {
+				dayCount += u.count
+			}
+		}
+	}
+	switch {
+	case e.Card.Daily > 0 && dayCount >= int64(e.Card.Daily):
+		refuse(e, res, RefusedCardDaily, "65")
+	case e.Card.Limit > 0 && e.Amount > e.Card.Limit-max(spent, 0):
+		refuse(e, res, RefusedCardLimit, "51")
+	}
+	return nil
 }

@@ -19,7 +19,9 @@ func refundOf(n int, orig Entry, amount int64, at time.Time) Entry {
 	return e
 }
 
-func TestRefundRules(t *testing.T) {
+func TestRefundRules(t *testing.T) { eachBackend(t, testRefundRules) }
+
+func testRefundRules(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL"})
 	at := t0
@@ -78,7 +80,9 @@ func TestRefundRules(t *testing.T) {
 
 // TestConcurrentRefundsOfOneSale: refunds of one sale arriving together are
 // decided in the committer's order, so their sum never passes the sale.
-func TestConcurrentRefundsOfOneSale(t *testing.T) {
+func TestConcurrentRefundsOfOneSale(t *testing.T) { eachBackend(t, testConcurrentRefundsOfOneSale) }
+
+func testConcurrentRefundsOfOneSale(t *testing.T) {
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL", MaxBatch: 16})
 	s := sale(1, 10000, t0)
 	record(t, l, s)
@@ -105,6 +109,10 @@ func TestConcurrentRefundsOfOneSale(t *testing.T) {
 // TestRefundCreditsCardAtMostItsSale: a refund by reference gives the card
 // back what its sale took; an unreferenced one leaves the card's usage alone.
 func TestRefundCreditsCardAtMostItsSale(t *testing.T) {
+	eachBackend(t, testRefundCreditsCardAtMostItsSale)
+}
+
+func testRefundCreditsCardAtMostItsSale(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL"})
 	s := sale(1, 10000, t0)

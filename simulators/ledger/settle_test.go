@@ -21,7 +21,9 @@ func TestFee(t *testing.T) {
 }
 
 // The figures of the issue: what a 100.00 sale puts on the account.
-func TestSettlementFigures(t *testing.T) {
+func TestSettlementFigures(t *testing.T) { eachBackend(t, testSettlementFigures) }
+
+func testSettlementFigures(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		name      string
@@ -93,7 +95,9 @@ func TestSettlementFigures(t *testing.T) {
 	}
 }
 
-func TestDailyRealtimeLimit(t *testing.T) {
+func TestDailyRealtimeLimit(t *testing.T) { eachBackend(t, testDailyRealtimeLimit) }
+
+func testDailyRealtimeLimit(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	m := demoMerchant()
@@ -123,7 +127,9 @@ func TestDailyRealtimeLimit(t *testing.T) {
 	mustVerify(t, l2)
 }
 
-func TestReversalAppliedOnce(t *testing.T) {
+func TestReversalAppliedOnce(t *testing.T) { eachBackend(t, testReversalAppliedOnce) }
+
+func testReversalAppliedOnce(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	s := sale(7, 10000, t0)
@@ -173,7 +179,9 @@ func TestReversalAppliedOnce(t *testing.T) {
 	mustVerify(t, l)
 }
 
-func TestVoidPostsBack(t *testing.T) {
+func TestVoidPostsBack(t *testing.T) { eachBackend(t, testVoidPostsBack) }
+
+func testVoidPostsBack(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	s := sale(1, 10000, t0)
@@ -227,7 +235,9 @@ func TestVoidPostsBack(t *testing.T) {
 	mustVerify(t, l)
 }
 
-func TestRefund(t *testing.T) {
+func TestRefund(t *testing.T) { eachBackend(t, testRefund) }
+
+func testRefund(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	s := sale(1, 10000, t0)
@@ -267,7 +277,9 @@ func TestRefund(t *testing.T) {
 	mustVerify(t, l)
 }
 
-func TestDuplicateIsIdempotent(t *testing.T) {
+func TestDuplicateIsIdempotent(t *testing.T) { eachBackend(t, testDuplicateIsIdempotent) }
+
+func testDuplicateIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	s := sale(1, 10000, t0)
@@ -292,7 +304,9 @@ func TestDuplicateIsIdempotent(t *testing.T) {
 	mustVerify(t, l)
 }
 
-func TestRecordRefusesBadInput(t *testing.T) {
+func TestRecordRefusesBadInput(t *testing.T) { eachBackend(t, testRecordRefusesBadInput) }
+
+func testRecordRefusesBadInput(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	for name, mutate := range map[string]func(*Entry){
@@ -327,7 +341,9 @@ func TestRecordRefusesBadInput(t *testing.T) {
 	mustVerify(t, l)
 }
 
-func TestRealtimeOnboarding(t *testing.T) {
+func TestRealtimeOnboarding(t *testing.T) { eachBackend(t, testRealtimeOnboarding) }
+
+func testRealtimeOnboarding(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openLedger(t, Options{})
 	m := demoMerchant()
@@ -362,7 +378,9 @@ func TestRealtimeOnboarding(t *testing.T) {
 
 // The terminal timed out and reversed before the host journaled the sale: the
 // reversal waits, across a restart, and cancels the sale when it arrives.
-func TestReversalBeforeOriginal(t *testing.T) {
+func TestReversalBeforeOriginal(t *testing.T) { eachBackend(t, testReversalBeforeOriginal) }
+
+func testReversalBeforeOriginal(t *testing.T) {
 	l, _ := openLedger(t, Options{Synchronous: "NORMAL"})
 	s := sale(1, 10000, t0)
 	if r := record(t, l, reversalOf(s, t0.Add(time.Minute))); !r.OrigNotFound || len(r.Postings) != 0 {

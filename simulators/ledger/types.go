@@ -14,6 +14,8 @@ var (
 	ErrLocked = errors.New("database is locked")
 	// ErrCorrupt: the file is not a SQLite database or fails its integrity check.
 	ErrCorrupt = errors.New("database is corrupt or not a database")
+	// ErrUnavailable: the PostgreSQL server cannot be reached.
+	ErrUnavailable = errors.New("database unavailable")
 	// ErrInvalid: the caller passed an entry or merchant the ledger cannot keep.
 	ErrInvalid = errors.New("invalid input")
 )
@@ -119,6 +121,18 @@ type Entry struct {
 	Batch      string
 	Orig       *Key // the original's key, for void, reversal, refund and completion
 	Time       time.Time
+	// Card, when set on an approved sale or QR payment, has the committer
+	// check the card's limits against the journal before it journals the
+	// entry, and journal it as declined (Result.Refused) if it would pass
+	// one. Hosts sharing one ledger set it: the usage each keeps in
+	// memory misses the others' approvals.
+	Card *CardLimits
+}
+
+// CardLimits are the issuer's limits of a card, for Entry.Card.
+type CardLimits struct {
+	Limit int64 // available balance before any spending, fen; 0: none
+	Daily int   // approved debits a calendar day; 0: none
 }
 
 // Posting types.

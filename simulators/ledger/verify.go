@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"strconv"
 )
 
 // Verify rules, as Breach.Rule.
@@ -35,9 +36,9 @@ func (l *Ledger) Verify(ctx context.Context) ([]Breach, error) {
 	var out []Breach
 	str := func(v any) string { return fmt.Sprint(v) }
 	checks := []check{
-		{RuleBalance, `SELECT m.id, m.balance, COALESCE((SELECT SUM(CASE p.type WHEN 'd0_credit' THEN p.net
-			WHEN 't1_credit' THEN p.net WHEN 'reverse_d0' THEN -p.net ELSE 0 END) FROM postings p
-			WHERE p.merchant = m.id), 0) AS sum FROM merchants m WHERE m.balance != sum`,
+		{RuleBalance, `SELECT id, balance, total FROM (SELECT m.id, m.balance, COALESCE((SELECT SUM(CASE p.type
+			WHEN 'd0_credit' THEN p.net WHEN 't1_credit' THEN p.net WHEN 'reverse_d0' THEN -p.net ELSE 0 END)
+			FROM postings p WHERE p.merchant = m.id), 0) AS total FROM merchants m) b WHERE balance != total`,
 			func(c []any) string {
 				return fmt.Sprintf("merchant %s: balance %v, postings add up to %v", str(c[0]), c[1], c[2])
 			}, 3},
@@ -45,7 +46,7 @@ func (l *Ledger) Verify(ctx context.Context) ([]Breach, error) {
 			WHERE m.id IS NULL`,
 			func(c []any) string { return fmt.Sprintf("posting %v: unknown merchant %s", c[0], str(c[1])) }, 2},
 		{RulePostingDouble, `SELECT p.entry_id, p.type, COUNT(*), e.tid || '/' || e.stan || '/' || e.date
-			FROM postings p LEFT JOIN entries e ON e.id = p.entry_id GROUP BY p.entry_id, p.type HAVING COUNT(*) > 1`,
+			FROM postings p LEFT JOIN entries e ON e.id = p.entry_id GROUP BY p.entry_id, p.type, e.id HAVING COUNT(*) > 1`,
 			func(c []any) string {
 				return fmt.Sprintf("entry %s posted %s %v times", str(c[3]), str(c[1]), c[2])
 			}, 4},
@@ -54,23 +55,25 @@ func (l *Ledger) Verify(ctx context.Context) ([]Breach, error) {
 			func(c []any) string {
 				return fmt.Sprintf("pending posting %v settled or cancelled %v times", c[0], c[1])
 			}, 2},
-		{RuleReversalOnce, `SELECT e.tid || '/' || e.stan || '/' || e.date, e.undone_by IS NOT NULL,
+		{RuleReversalOnce, `SELECT k, undone, own, live FROM (SELECT e.tid || '/' || e.stan || '/' || e.date AS k,
+			CASE WHEN e.undone_by IS NOT NULL THEN 1 ELSE 0 END AS undone,
 			COALESCE(SUM(CASE WHEN p.entry_id = e.id AND p.type IN ('d0_credit', 't1_pending') THEN p.net
 				WHEN p.entry_id = e.id AND p.type = 'reverse_d0' THEN -p.net ELSE 0 END), 0) AS own,
 			COALESCE(SUM(CASE WHEN p.type IN ('d0_credit', 't1_credit') THEN p.net WHEN p.type = 'reverse_d0' THEN -p.net
 				WHEN p.type = 't1_pending' AND p.open = 1 THEN p.net ELSE 0 END), 0) AS live
 			FROM entries e JOIN postings p ON p.origin = e.id
 			WHERE e.resp = '00' AND e.kind IN ('sale', 'qr', 'completion', 'advice', 'refund')
-			GROUP BY e.id HAVING (e.undone_by IS NOT NULL AND live != 0) OR (e.undone_by IS NULL AND live != own)`,
+			GROUP BY e.id) x WHERE (undone = 1 AND live != 0) OR (undone = 0 AND live != own)`,
 			func(c []any) string {
 				if i64(c[1]) != 0 {
 					return fmt.Sprintf("entry %s was undone but %v of its money is still booked (own net %v)", str(c[0]), c[3], c[2])
 				}
 				return fmt.Sprintf("entry %s: its postings book %v, its own net is %v", str(c[0]), c[3], c[2])
 			}, 4},
-		{RuleReversalOnce, `SELECT o.tid || '/' || o.stan || '/' || o.date, COUNT(*), SUM(u.undone_by IS NOT NULL)
+		{RuleReversalOnce, `SELECT o.tid || '/' || o.stan || '/' || o.date, COUNT(*),
+			SUM(CASE WHEN u.undone_by IS NOT NULL THEN 1 ELSE 0 END)
 			FROM entries u JOIN entries o ON o.id = u.orig_id WHERE u.kind IN ('void', 'reversal')
-			GROUP BY u.orig_id HAVING COUNT(*) - SUM(u.undone_by IS NOT NULL) > 1`,
+			GROUP BY u.orig_id, o.id HAVING COUNT(*) - SUM(CASE WHEN u.undone_by IS NOT NULL THEN 1 ELSE 0 END) > 1`,
 			func(c []any) string {
 				return fmt.Sprintf("entry %s undone by %v voids/reversals, only %v of them undone again", str(c[0]), c[1], c[2])
 			}, 3},
@@ -102,7 +105,7 @@ func (l *Ledger) Verify(ctx context.Context) ([]Breach, error) {
 				return fmt.Sprintf("pending posting %v: open=%v with %v settlements", c[0], c[1], c[2])
 			}, 3},
 	}
-	checks = append(checks, refundChecks(str)...)
+	checks = append(checks, refundChecks(str, l.d.concat())...)
 	for _, ch := range checks {
 		rows, err := l.rdb.QueryContext(ctx, ch.query)
 		if err != nil {
@@ -134,9 +137,19 @@ func (l *Ledger) Verify(ctx context.Context) ([]Breach, error) {
 }
 
 // i64 reads an integer column scanned into an any, 0 for anything else.
+// PostgreSQL's SUM of BIGINT is NUMERIC, which its driver hands over as
+// text.
 func i64(v any) int64 {
-	n, _ := v.(int64)
-	return n
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int32:
+		return int64(n)
+	case string:
+		i, _ := strconv.ParseInt(n, 10, 64)
+		return i
+	}
+	return 0
 }
 
 // refundChecks find refunds that return money no sale paid: a sale whose
@@ -147,17 +160,18 @@ func i64(v any) int64 {
 // merchant): a ledger written before limits were stored reads 0, so every
 // approved unreferenced refund in it is named. One reversed since is named
 // too: the host approved it all the same.
-func refundChecks(str func(any) string) []check {
+func refundChecks(str func(any) string, concat string) []check {
 	return []check{
-		{RuleRefundBound, `SELECT * FROM (SELECT o.tid || '/' || o.stan || '/' || o.date, o.kind, o.amount,
-			o.undone_by IS NOT NULL AS undone,
+		{RuleRefundBound, `SELECT k, kind, amount, undone, refunded, refunds FROM (SELECT
+			o.tid || '/' || o.stan || '/' || o.date AS k, o.kind, o.amount,
+			CASE WHEN o.undone_by IS NOT NULL THEN 1 ELSE 0 END AS undone,
 			COALESCE((SELECT SUM(r.amount) FROM entries r WHERE r.kind = 'refund' AND r.resp = '00'
 				AND r.undone_by IS NULL AND r.orig_tid = o.tid AND r.orig_stan = o.stan AND r.orig_date = o.date), 0) AS refunded,
-			COALESCE((SELECT group_concat(r.tid || '/' || r.stan || '/' || r.date, ', ') FROM entries r
+			COALESCE((SELECT ` + concat + `(r.tid || '/' || r.stan || '/' || r.date, ', ') FROM entries r
 				WHERE r.kind = 'refund' AND r.resp = '00' AND r.undone_by IS NULL
 				AND r.orig_tid = o.tid AND r.orig_stan = o.stan AND r.orig_date = o.date), '') AS refunds
-			FROM entries o WHERE o.resp = '00' AND o.kind IN ('sale', 'qr', 'completion', 'advice'))
-			WHERE refunded + CASE WHEN undone THEN amount ELSE 0 END > amount`,
+			FROM entries o WHERE o.resp = '00' AND o.kind IN ('sale', 'qr', 'completion', 'advice')) x
+			WHERE refunded + CASE WHEN undone = 1 THEN amount ELSE 0 END > amount`,
 			func(c []any) string {
 				undone := ""
 				if i64(c[3]) != 0 {
@@ -167,7 +181,7 @@ func refundChecks(str func(any) string) []check {
 					str(c[1]), str(c[0]), c[2], c[4], str(c[5]), undone)
 			}, 6},
 		{RuleRefundRef, `SELECT r.tid || '/' || r.stan || '/' || r.date, r.orig_tid || '/' || r.orig_stan || '/' || r.orig_date,
-			o.id IS NULL FROM entries r LEFT JOIN entries o ON o.tid = r.orig_tid AND o.stan = r.orig_stan
+			CASE WHEN o.id IS NULL THEN 1 ELSE 0 END FROM entries r LEFT JOIN entries o ON o.tid = r.orig_tid AND o.stan = r.orig_stan
 				AND o.date = r.orig_date AND o.resp = '00' AND o.kind IN ('sale', 'qr', 'completion', 'advice')
 			WHERE r.kind = 'refund' AND r.resp = '00' AND r.orig_tid IS NOT NULL
 			AND (o.id IS NULL OR (r.card_ref != '' AND o.card_ref != '' AND r.card_ref != o.card_ref))`,
@@ -178,7 +192,7 @@ func refundChecks(str func(any) string) []check {
 				return fmt.Sprintf("refund %s went to another card than its sale %s", str(c[0]), str(c[1]))
 			}, 3},
 		{RuleUnreferencedRefund, `SELECT r.tid || '/' || r.stan || '/' || r.date, r.amount, r.merchant,
-			COALESCE(m.unref_limit, 0), r.undone_by IS NOT NULL
+			COALESCE(m.unref_limit, 0), CASE WHEN r.undone_by IS NOT NULL THEN 1 ELSE 0 END
 			FROM entries r LEFT JOIN merchants m ON m.id = r.merchant
 			WHERE r.kind = 'refund' AND r.resp = '00' AND r.orig_tid IS NULL
 			AND r.amount > COALESCE(m.unref_limit, 0) ORDER BY r.id`,
