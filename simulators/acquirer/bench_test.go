@@ -93,7 +93,14 @@ func BenchmarkAuthorise(b *testing.B) {
 // With POSSIM_BENCH_ADDR set it drives that host instead, and
 // POSSIM_BENCH_PID, if set, names the host process whose CPU is reported
 // alone.
-func BenchmarkLoopback32(b *testing.B) {
+func BenchmarkLoopback32(b *testing.B) { loopback(b, 32, 1) }
+
+// BenchmarkLoopbackPipelined is 4 connections with 8 requests in flight on
+// each, as a terminal concentrator sends: answers the group commit releases
+// together share a write.
+func BenchmarkLoopbackPipelined(b *testing.B) { loopback(b, 4, 8) }
+
+func loopback(b *testing.B, conns, perConn int) {
 	ctx := context.Background()
 	addr := os.Getenv("POSSIM_BENCH_ADDR")
 	var led *ledger.Ledger
@@ -114,7 +121,6 @@ func BenchmarkLoopback32(b *testing.B) {
 		}
 		addr = h.Addr()
 	}
-	const conns = 32
 	cs := make([]*connection.Connection, conns)
 	for i := range cs {
 		c, err := connection.New(addr, iso.Spec87, iso.ReadLength, iso.WriteLength,
@@ -137,7 +143,8 @@ func BenchmarkLoopback32(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var wg sync.WaitGroup
-	for _, c := range cs {
+	for i := range conns * perConn {
+		c := cs[i%conns]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -62,18 +62,76 @@ func (hc *hostConn) readLoop() {
 	}
 }
 
-// write sends one frame under the write deadline; writes of concurrent
-// handlers are serialised. A peer that does not take its answers within
-// WriteTimeout is disconnected, so it cannot pin the host's memory.
+// wbatch is answers of one connection that go out in one write.
+type wbatch struct {
+	buf  []byte        // frames, length headers included
+	done chan struct{} // closed once buf is written or has failed
+	err  error         // the write's outcome, read after done
+}
+
+// write sends one frame under the write deadline. Answers that are ready
+// while another is being written are queued and go out together in the
+// next write, one system call for all of them (group commit releases a
+// batch of answers at once): whichever of their handlers gets the writer's
+// turn first writes them all, and the others return with its outcome. A
+// handler returns only once its frame is written or has failed, so a peer
+// that does not read holds at most maxInFlight handlers and their frames,
+// and is disconnected after WriteTimeout.
 func (hc *hostConn) write(frame []byte) error {
+	return hc.send(nil, frame)
+}
+
+// send queues hdr and body as one frame and returns once it is written.
+func (hc *hostConn) send(hdr, body []byte) error {
+	hc.wmu.Lock()
+	b := hc.wq
+	if b == nil {
+		// Nothing queued: if no write is in progress either, write at once
+		// from the connection's buffer, without a batch.
+		select {
+		case hc.wlock <- struct{}{}:
+			buf := append(append(hc.spare[:0], hdr...), body...)
+			hc.spare = nil
+			hc.wmu.Unlock()
+			err := hc.writeOut(buf)
+			<-hc.wlock
+			return err
+		default:
+		}
+		b = &wbatch{buf: hc.spare[:0], done: make(chan struct{})}
+		hc.spare = nil
+		hc.wq = b
+	}
+	b.buf = append(append(b.buf, hdr...), body...)
+	hc.wmu.Unlock()
 	select {
 	case hc.wlock <- struct{}{}:
+	case <-b.done:
+		return b.err
 	case <-hc.done:
 		return net.ErrClosed
 	}
 	defer func() { <-hc.wlock }()
+	select {
+	case <-b.done: // written by the previous holder of the turn
+		return b.err
+	default:
+	}
+	// b is not written and only the holder of the turn takes the queue, so
+	// the queue is b.
+	hc.wmu.Lock()
+	hc.wq = nil
+	hc.wmu.Unlock()
+	b.err = hc.writeOut(b.buf)
+	close(b.done)
+	return b.err
+}
+
+// writeOut writes buf under the write deadline; the caller holds the turn.
+// On success the buffer is kept for the next answers.
+func (hc *hostConn) writeOut(buf []byte) error {
 	hc.raw.SetWriteDeadline(time.Now().Add(hc.h.cfg.WriteTimeout))
-	_, err := hc.raw.Write(frame)
+	_, err := hc.raw.Write(buf)
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -81,9 +139,20 @@ func (hc *hostConn) write(frame []byte) error {
 				"write_timeout", hc.h.cfg.WriteTimeout)
 		}
 		hc.close()
+		return err
 	}
-	return err
+	if cap(buf) <= maxSpare {
+		hc.wmu.Lock()
+		if hc.spare == nil {
+			hc.spare = buf
+		}
+		hc.wmu.Unlock()
+	}
+	return nil
 }
+
+// maxSpare bounds the write buffer a connection keeps between batches.
+const maxSpare = 64 << 10
 
 // writeMessage packs m and writes it framed in one write; env is the
 // envelope of the answer (the request's, TPDU swapped).

@@ -177,7 +177,7 @@ func (h *Host) authorise(ctx context.Context, r *req, kind ledger.Kind, p *Fault
 	if held {
 		a.settle(e.Amount, code == iso.RCApproved && !res.Duplicate, code == iso.RCSystemError || res.Refused != "")
 	}
-	resp := h.response(r, code)
+	resp := h.responseInPlace(r, code) // r.m is not read after this
 	if code == iso.RCApproved {
 		resp.Field(37, e.RRN)
 		resp.Field(38, e.AuthCode)

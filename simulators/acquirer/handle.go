@@ -2,6 +2,7 @@ package acquirer
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -246,6 +247,32 @@ func (h *Host) response(r *req, code string) *iso8583.Message {
 	}
 	resp.Field(39, code)
 	return resp
+}
+
+// responseInPlace turns the request itself into its response: the same
+// fields as response, without creating them again. Building the answer to
+// an approved sale afresh cost about 5 % of the host's CPU and 30
+// allocations (moov-io/iso8583 creates each field and copies its value
+// twice). Only for callers that read nothing more from r.m afterwards.
+func (h *Host) responseInPlace(r *req, code string) *iso8583.Message {
+	m := r.m
+	if m.GetSpec() != h.spec {
+		return h.response(r, code)
+	}
+	for id, f := range m.GetFields() {
+		if id <= 1 {
+			continue
+		}
+		if slices.Contains(echoed, id) {
+			if s, err := f.String(); err == nil && s != "" {
+				continue
+			}
+		}
+		m.UnsetField(id)
+	}
+	m.MTI(iso.ResponseMTI(r.mti))
+	m.Field(39, code)
+	return m
 }
 
 // forced is the code a respond fault imposes, if any.

@@ -542,6 +542,9 @@ type hostConn struct {
 	closeOnce sync.Once
 	wlock     chan struct{} // one writer at a time; a channel, so waiting is durable in synctest
 	slots     chan struct{} // messages being handled (maxInFlight)
+	wmu       sync.Mutex    // guards wq and spare
+	wq        *wbatch       // answers waiting for the next write (see write)
+	spare     []byte        // a written batch's buffer, reused by the next one
 }
 
 func (hc *hostConn) reset() {

@@ -1,0 +1,107 @@
+package acquirer
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/simulators/iso"
+)
+
+// countingConn counts the host's writes; the first one stalls, as a
+// congested socket does, so the answers ready meanwhile pile up behind it.
+type countingConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.writes++
+	first := c.writes == 1
+	c.mu.Unlock()
+	if first {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return c.Conn.Write(b)
+}
+
+// TestAnswersReadyTogetherShareAWrite sends a burst of sales on one
+// connection without reading: every answer must arrive once, whole and for
+// its own STAN, and the answers that were ready while a write was in
+// progress must go out together rather than a system call each.
+func TestAnswersReadyTogetherShareAWrite(t *testing.T) {
+	h := startHost(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &countingConn{Conn: server}
+	if err := h.ServeConn(cc); err != nil {
+		t.Fatal(err)
+	}
+
+	const n = maxInFlight
+	tm := &terminal{t: t, stan: &stanSeq}
+	var burst []byte
+	want := map[string]bool{}
+	for range n {
+		f := tm.sale(visa, 100)
+		want[f.STAN] = true
+		m, err := iso.NewMessage(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		packed, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		burst = append(burst, iso.Frame(packed)...)
+	}
+	if _, err := client.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(client)
+	for i := range n {
+		size, err := iso.ReadLength(br)
+		if err != nil {
+			t.Fatalf("answer %d of %d: %v", i+1, n, err)
+		}
+		raw := make([]byte, size)
+		if _, err := io.ReadFull(br, raw); err != nil {
+			t.Fatalf("answer %d of %d: %v", i+1, n, err)
+		}
+		m := iso8583.NewMessage(iso.Spec87)
+		if err := m.Unpack(raw); err != nil {
+			t.Fatalf("answer %d of %d does not unpack: %v", i+1, n, err)
+		}
+		stan, _ := m.GetString(11)
+		if !want[stan] {
+			t.Fatalf("answer %d of %d: STAN %q not sent or answered twice", i+1, n, stan)
+		}
+		delete(want, stan)
+	}
+	cc.mu.Lock()
+	writes := cc.writes
+	cc.mu.Unlock()
+	if writes >= n {
+		t.Errorf("%d answers took %d writes: answers ready together were written one by one", n, writes)
+	}
+	t.Logf("%d answers in %d writes", n, writes)
+}
