@@ -623,7 +623,7 @@ func termPrint(w io.Writer, o *termOutput, asJSON bool) {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(o)
+		_ = enc.Encode(newTermOutputJSON(o))
 		return
 	}
 	for _, n := range o.Notes {
