@@ -138,7 +138,7 @@ func TestTerminalHostDialects(t *testing.T) {
 			}
 			code, out = run("--json", "settle")
 			var st struct {
-				OK     bool                   `json:"ok"`
+				OK     bool            `json:"ok"`
 				Settle *termSettleJSON `json:"settle"`
 			}
 			if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || !st.OK || !st.Settle.Balanced {

@@ -115,7 +115,7 @@ func TestTerminalCLI(t *testing.T) {
 	}
 	code, out = termCLI(t, host, state, "--json", "settle")
 	var st struct {
-		OK     bool                   `json:"ok"`
+		OK     bool            `json:"ok"`
 		Settle *termSettleJSON `json:"settle"`
 	}
 	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || !st.OK || !st.Settle.Balanced || st.Settle.NextBatch != 2 {
