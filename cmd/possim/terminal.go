@@ -597,7 +597,8 @@ func termPresent(r *cardreader.Reader, entry, alias string) error {
 	return nil
 }
 
-// termOutput is what one invocation reports; --json prints it as is.
+// termOutput is what one invocation reports; --json prints it as
+// termOutputJSON.
 type termOutput struct {
 	Command          string                 `json:"command"`
 	OK               bool                   `json:"ok"`
