@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/possim/possim/simulators/iso"
-	"github.com/possim/possim/simulators/terminal"
 )
 
 // tap is a TCP proxy that keeps every byte each way: the traffic the
@@ -139,8 +138,8 @@ func TestTerminalHostDialects(t *testing.T) {
 			}
 			code, out = run("--json", "settle")
 			var st struct {
-				OK     bool                   `json:"ok"`
-				Settle *terminal.SettleResult `json:"settle"`
+				OK     bool            `json:"ok"`
+				Settle *termSettleJSON `json:"settle"`
 			}
 			if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || !st.OK || !st.Settle.Balanced {
 				t.Fatalf("settle: exit %d %v\n%s", code, err, out)

@@ -597,7 +597,8 @@ func termPresent(r *cardreader.Reader, entry, alias string) error {
 	return nil
 }
 
-// termOutput is what one invocation reports; --json prints it as is.
+// termOutput is what one invocation reports; --json prints it as
+// termOutputJSON.
 type termOutput struct {
 	Command          string                 `json:"command"`
 	OK               bool                   `json:"ok"`
@@ -623,7 +624,7 @@ func termPrint(w io.Writer, o *termOutput, asJSON bool) {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(o)
+		_ = enc.Encode(newTermOutputJSON(o))
 		return
 	}
 	for _, n := range o.Notes {

@@ -93,7 +93,7 @@ func TestTerminalCLI(t *testing.T) {
 
 	code, out = termCLI(t, host, state, "--json", "log")
 	var lg struct {
-		Log []terminal.Txn `json:"log"`
+		Log []termTxnJSON `json:"log"`
 	}
 	if err := json.Unmarshal([]byte(out), &lg); err != nil || code != 0 {
 		t.Fatalf("log --json: %v\n%s", err, out)
@@ -115,8 +115,8 @@ func TestTerminalCLI(t *testing.T) {
 	}
 	code, out = termCLI(t, host, state, "--json", "settle")
 	var st struct {
-		OK     bool                   `json:"ok"`
-		Settle *terminal.SettleResult `json:"settle"`
+		OK     bool            `json:"ok"`
+		Settle *termSettleJSON `json:"settle"`
 	}
 	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || !st.OK || !st.Settle.Balanced || st.Settle.NextBatch != 2 {
 		t.Fatalf("settle: exit %d %v\n%s", code, err, out)
