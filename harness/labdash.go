@@ -1,0 +1,168 @@
+package harness
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/possim/possim/money"
+)
+
+// LabDashboardConfig configures NewLabDashboard.
+type LabDashboardConfig struct {
+	Title  string // heads the page, e.g. "possim run"
+	Token  string // as ControlConfig.Token
+	Logger *slog.Logger
+}
+
+// LabDashboard serves the dashboard of possim's own labs (possim run and
+// possim demo): the control API's page and event stream over a timeline
+// of its own, into which each attached lab's events are copied, with what
+// the page shows that a lab's timeline does not carry: each receipt as
+// the printer rendered it and the ledger's postings and balance as they
+// happen. The labs' own timelines stay as they were, so a run's JSONL and
+// reports do not change with the dashboard.
+type LabDashboard struct {
+	ctl  *Control
+	rec  *Recorder
+	log  *slog.Logger
+	work chan func(context.Context)
+	stop context.CancelFunc
+	done chan struct{}
+
+	mu       sync.Mutex
+	lab      *Lab // the lab whose events are copied; an older one is ignored
+	postings int  // postings of lab already shown
+}
+
+// NewLabDashboard returns a dashboard with no lab yet; Attach adds one.
+func NewLabDashboard(cfg LabDashboardConfig) *LabDashboard {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	rec := NewRecorder(nil)
+	ctx, stop := context.WithCancel(context.Background())
+	d := &LabDashboard{rec: rec, log: cfg.Logger, stop: stop, done: make(chan struct{}),
+		work: make(chan func(context.Context), 256),
+		ctl:  NewControl(ControlConfig{Recorder: rec, Token: cfg.Token, Logger: cfg.Logger, Title: cfg.Title})}
+	go d.worker(ctx)
+	return d
+}
+
+// Start serves the page and its API on addr, as Control.Start.
+func (d *LabDashboard) Start(addr string) error { return d.ctl.Start(addr) }
+
+// URL is where the page is served, or "" before Start.
+func (d *LabDashboard) URL() string { return d.ctl.URL() }
+
+// Recorder is the dashboard's own timeline.
+func (d *LabDashboard) Recorder() *Recorder { return d.rec }
+
+// Close stops serving and waits for the dashboard's goroutines.
+func (d *LabDashboard) Close() error {
+	d.stop()
+	<-d.done
+	return d.ctl.Close()
+}
+
+// Attach shows lab from now on, under name (a scenario's, or "demo"). The
+// lab before it is no longer shown: labs are shown one at a time.
+func (d *LabDashboard) Attach(name string, lab *Lab) {
+	d.mu.Lock()
+	d.lab, d.postings = lab, 0
+	d.mu.Unlock()
+	d.rec.Add(Event{Source: "lab", Kind: "start", Text: name})
+	for _, e := range lab.Recorder.Events() {
+		d.copy(lab, e)
+	}
+	lab.Recorder.Watch(func(e Event) { d.copy(lab, e) })
+}
+
+// copy runs on the lab's event path: it copies the event and queues what
+// needs a look at the lab, never waiting for it.
+func (d *LabDashboard) copy(lab *Lab, e Event) {
+	d.mu.Lock()
+	current := d.lab == lab
+	d.mu.Unlock()
+	if !current {
+		return
+	}
+	d.rec.Add(e)
+	switch {
+	case e.Source == "printer" && e.Kind == "receipt" && lab.Printer != nil:
+		d.queue(func(context.Context) { d.receipt(lab) })
+	case e.Source == "host" && e.Kind == "iso_out" && lab.Ledger != nil:
+		d.queue(func(ctx context.Context) { d.ledger(ctx, lab) })
+	}
+}
+
+func (d *LabDashboard) queue(f func(context.Context)) {
+	select {
+	case d.work <- f:
+	default:
+		d.log.Warn("dashboard behind: a receipt or ledger update skipped")
+	}
+}
+
+func (d *LabDashboard) worker(ctx context.Context) {
+	defer close(d.done)
+	for {
+		select {
+		case f := <-d.work:
+			f(ctx)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// receipt shows the receipt the printer just cut as it rendered it.
+func (d *LabDashboard) receipt(lab *Lab) {
+	r, ok := lab.Printer.LastReceipt()
+	if !ok {
+		return
+	}
+	d.rec.Add(Event{Source: "printer", Kind: "printed", Text: "receipt " + strconv.Itoa(r.Seq),
+		Fields: map[string]string{"seq": strconv.Itoa(r.Seq), "html": receiptHTML(r.HTML), "text": r.Text}})
+}
+
+// ledger shows the postings the host made since the last look, and the
+// merchant's balance after them.
+func (d *LabDashboard) ledger(ctx context.Context, lab *Lab) {
+	if lab.Terminal == nil {
+		return
+	}
+	mid := lab.Terminal.MerchantID()
+	ps, err := lab.Ledger.Postings(ctx, mid, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		d.log.Debug("dashboard: reading postings", "err", err) // the lab closed under us
+		return
+	}
+	d.mu.Lock()
+	if d.lab != lab {
+		d.mu.Unlock()
+		return
+	}
+	seen := min(d.postings, len(ps))
+	d.postings = len(ps)
+	d.mu.Unlock()
+	if seen == len(ps) {
+		return
+	}
+	for _, p := range ps[seen:] {
+		g, f, n := SignedPosting(p)
+		d.rec.Add(Event{Source: "ledger", Kind: "posting",
+			Text: p.Type + " " + p.EntryKey.TID + "/" + p.EntryKey.STAN + " net " + money.Format(n),
+			Fields: map[string]string{"type": p.Type, "tid": p.EntryKey.TID, "stan": p.EntryKey.STAN,
+				"gross": money.Format(g), "fee": money.Format(f), "net": money.Format(n)}})
+	}
+	bal, err := lab.Ledger.Balance(ctx, mid)
+	if err != nil {
+		d.log.Debug("dashboard: reading the balance", "err", err)
+		return
+	}
+	d.rec.Add(Event{Source: "ledger", Kind: "balance", Text: mid + " " + money.FormatGrouped(bal),
+		Fields: map[string]string{"merchant": mid, "balance": money.FormatGrouped(bal)}})
+}
