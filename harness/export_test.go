@@ -1,0 +1,4 @@
+package harness
+
+// ReceiptHTMLForTest is receiptHTML for the external tests.
+var ReceiptHTMLForTest = receiptHTML
