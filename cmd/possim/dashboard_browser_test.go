@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -136,5 +137,31 @@ func TestDashboardFlagsRefuseBadAddresses(t *testing.T) {
 		if code != 2 || !strings.Contains(errb.String(), "--dashboard") {
 			t.Errorf("%q: exit %d, stderr %q; want 2 naming --dashboard", args, code, errb.String())
 		}
+	}
+}
+
+// TestRunDashboardServesWhileRunning: possim run --dashboard says where
+// the page is, the run passes as it would without it, and the page is
+// gone when the run ends.
+func TestRunDashboardServesWhileRunning(t *testing.T) {
+	var out bytes.Buffer
+	errb := &prefixWaiter{prefix: "possim run: dashboard on ", ready: make(chan string, 1)}
+	code := Main(context.Background(), []string{"run", "../../features/preparation/hardware-check.feature", "--dashboard", "127.0.0.1:0",
+		"--format", "progress", "--concurrency", "4"}, &Env{Stdout: &out, Stderr: errb, Getenv: func(string) string { return "" }})
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	var url string
+	select {
+	case url = <-errb.ready:
+	default:
+		t.Fatalf("no dashboard address on stderr:\n%s", errb.String())
+	}
+	if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.Contains(errb.String(), "scenarios passed") {
+		t.Errorf("stderr:\n%s", errb.String())
+	}
+	if resp, err := http.Get(url); err == nil {
+		resp.Body.Close()
+		t.Errorf("the dashboard still answers after the run: %s", resp.Status)
 	}
 }
