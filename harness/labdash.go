@@ -35,6 +35,7 @@ type LabDashboard struct {
 	mu       sync.Mutex
 	lab      *Lab // the lab whose events are copied; an older one is ignored
 	postings int  // postings of lab already shown
+	copied   int  // the last of lab's events copied when it was attached
 }
 
 // NewLabDashboard returns a dashboard with no lab yet; Attach adds one.
@@ -70,21 +71,25 @@ func (d *LabDashboard) Close() error {
 // Attach shows lab from now on, under name (a scenario's, or "demo"). The
 // lab before it is no longer shown: labs are shown one at a time.
 func (d *LabDashboard) Attach(name string, lab *Lab) {
+	// Watch first, then copy what came before, holding d.mu so that the
+	// watcher waits: an event is then either in the copy (and skipped by
+	// the watcher) or after it, never lost between the two.
 	d.mu.Lock()
 	d.lab, d.postings = lab, 0
-	d.mu.Unlock()
 	d.rec.Add(Event{Source: "lab", Kind: "start", Text: name})
-	for _, e := range lab.Recorder.Events() {
-		d.copy(lab, e)
-	}
 	lab.Recorder.Watch(func(e Event) { d.copy(lab, e) })
+	for _, e := range lab.Recorder.Events() {
+		d.rec.Add(e)
+		d.copied = e.Seq
+	}
+	d.mu.Unlock()
 }
 
 // copy runs on the lab's event path: it copies the event and queues what
 // needs a look at the lab, never waiting for it.
 func (d *LabDashboard) copy(lab *Lab, e Event) {
 	d.mu.Lock()
-	current := d.lab == lab
+	current := d.lab == lab && e.Seq > d.copied
 	d.mu.Unlock()
 	if !current {
 		return

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -141,6 +143,45 @@ func TestReceiptHTMLDrawsQRCodes(t *testing.T) {
 			}
 			if b := img.Bounds(); b.Dx() < 100 || b.Dx() != b.Dy() {
 				t.Errorf("QR image %v, want a square of 100 pixels or more", b)
+			}
+		})
+	}
+}
+
+// TestDashboardPagesServed: the page each server gives at /, told which
+// data it reads, and allowed its QR images and nothing from elsewhere.
+func TestDashboardPagesServed(t *testing.T) {
+	lab, err := harness.New(t.Context(), harness.Config{Dir: t.TempDir(), Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close()
+	admin := harness.NewHostAdmin(harness.HostAdminConfig{Host: lab.Host})
+	d := harness.NewLabDashboard(harness.LabDashboardConfig{Title: "possim run"})
+	defer d.Close()
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+		want string
+	}{
+		{"host admin", admin, `{"title":"possim host","mode":"host"}`},
+		{"lab", harness.DashboardHandlerForTest(d), `{"title":"possim run","mode":"events"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			tc.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://127.0.0.1/", nil))
+			if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+				t.Fatalf("GET /: %d %s", w.Code, w.Header().Get("Content-Type"))
+			}
+			if !strings.Contains(w.Body.String(), tc.want) {
+				t.Errorf("page has no config %s", tc.want)
+			}
+			csp := w.Header().Get("Content-Security-Policy")
+			if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "img-src data:") {
+				t.Errorf("policy %q", csp)
+			}
+			if strings.Contains(w.Body.String(), "{{") {
+				t.Error("a placeholder left in the page")
 			}
 		})
 	}

@@ -116,6 +116,16 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 	if got := browsertest.Eval[string](t, p, `document.getElementById("conn").textContent`); got != "live" {
 		t.Errorf("page says %q while the demo holds it, want live", got)
 	}
+	// Polls fold into one line; the level filter keeps warnings and errors.
+	if n := browsertest.Eval[int](t, p, `[...document.querySelectorAll("#events .fold")].filter(f => !f.hidden && /answered \d+ status poll/.test(f.textContent)).length`); n == 0 {
+		t.Error("no folded line of printer status polls")
+	}
+	browsertest.Eval[bool](t, p, `(s => { s.value = "warn"; return s.dispatchEvent(new Event("change")); })(document.getElementById("level"))`)
+	levels := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("#events .ev, #events .fold")].filter(r => !r.hidden).map(r => r.dataset.level)`)
+	if len(levels) == 0 || strings.Contains(strings.Join(levels, " "), "info") {
+		t.Errorf("levels shown under warnings and errors: %q; want some, none info (the expired card's decline is one)", levels)
+	}
+
 	// Checked before the page goes: a page whose server is gone logs its
 	// refused reconnections.
 	p.NoConsoleErrors(t)
