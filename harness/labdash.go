@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -97,7 +98,11 @@ func (d *LabDashboard) copy(lab *Lab, e Event) {
 	d.rec.Add(e)
 	switch {
 	case e.Source == "printer" && e.Kind == "receipt" && lab.Printer != nil:
-		d.queue(func(context.Context) { d.receipt(lab) })
+		// The event names the receipt: two cut together are two receipts,
+		// not the last one twice.
+		var seq int
+		fmt.Sscanf(e.Text, "receipt %d", &seq)
+		d.queue(func(context.Context) { d.receipt(lab, seq) })
 	case e.Source == "host" && e.Kind == "iso_out" && lab.Ledger != nil:
 		d.queue(func(ctx context.Context) { d.ledger(ctx, lab) })
 	}
@@ -123,14 +128,16 @@ func (d *LabDashboard) worker(ctx context.Context) {
 	}
 }
 
-// receipt shows the receipt the printer just cut as it rendered it.
-func (d *LabDashboard) receipt(lab *Lab) {
-	r, ok := lab.Printer.LastReceipt()
-	if !ok {
-		return
+// receipt shows receipt seq as the printer rendered it.
+func (d *LabDashboard) receipt(lab *Lab, seq int) {
+	for _, r := range lab.Printer.Receipts() {
+		if r.Seq == seq {
+			d.rec.Add(Event{Source: "printer", Kind: "printed", Text: "receipt " + strconv.Itoa(r.Seq),
+				Fields: map[string]string{"seq": strconv.Itoa(r.Seq), "html": receiptHTML(r.HTML), "text": r.Text}})
+			return
+		}
 	}
-	d.rec.Add(Event{Source: "printer", Kind: "printed", Text: "receipt " + strconv.Itoa(r.Seq),
-		Fields: map[string]string{"seq": strconv.Itoa(r.Seq), "html": receiptHTML(r.HTML), "text": r.Text}})
+	d.log.Debug("dashboard: receipt no longer kept", "seq", seq)
 }
 
 // ledger shows the postings the host made since the last look, and the

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,13 @@ func TestLabDashboardShowsASale(t *testing.T) {
 	r := waitFor(t, rec, "printed receipt", func(e harness.Event) bool { return e.Source == "printer" && e.Kind == "printed" })
 	if !strings.Contains(r.Fields["html"], `class="receipt"`) || r.Fields["seq"] != "1" {
 		t.Errorf("printed receipt fields: seq %q html %.80q", r.Fields["seq"], r.Fields["html"])
+	}
+	// The customer's and the merchant's copy are cut together: each is shown.
+	if n := len(lab.Printer.Receipts()); n < 2 {
+		t.Fatalf("%d receipts printed, want both copies", n)
+	}
+	for _, r := range lab.Printer.Receipts() {
+		waitFor(t, rec, "receipt "+strconv.Itoa(r.Seq), func(e harness.Event) bool { return e.Kind == "printed" && e.Fields["seq"] == strconv.Itoa(r.Seq) })
 	}
 	for _, e := range rec.Events() {
 		if strings.Contains(e.Text+e.Fields["html"]+e.Fields["2"], "4761730000000010") {
