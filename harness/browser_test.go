@@ -3,6 +3,7 @@ package harness_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +204,10 @@ func TestReportInBrowser(t *testing.T) {
 	if got := browsertest.Eval[string](t, p, `[...document.querySelectorAll('details.group:last-of-type details.scn .ex')].map(e => e.textContent).join("|")`); got != "n = 0" {
 		t.Errorf("outline row example %q, want %q", got, "n = 0")
 	}
+	browsertest.Eval[bool](t, p, `(s => { s.open = true; s.closest("details.group").open = true; return true; })(document.querySelector('details.scn[data-status="failed"]'))`)
+	// The picture in docs shows where a feature of the repository would be,
+	// not the test's temporary folder.
+	browsertest.Eval[bool](t, p, `(dir => { for (const e of document.querySelectorAll("body *")) if (e.children.length === 0 && e.textContent.includes(dir)) e.textContent = e.textContent.replaceAll(dir, "features/checks"); return true; })(`+strconv.Quote(dir)+`)`)
+	p.Screenshot(t, "report")
 	p.NoConsoleErrors(t)
 }

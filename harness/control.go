@@ -55,6 +55,8 @@ type ControlConfig struct {
 	// Without it only loopback Host names are served.
 	Token  string
 	Logger *slog.Logger
+	// Title heads the dashboard (default "possim devices").
+	Title string
 	// ClientBuffer is how many events a WebSocket client may lag behind
 	// before it is dropped (default 256).
 	ClientBuffer int
@@ -677,10 +679,11 @@ func (c *Control) serveReceipts(w http.ResponseWriter, r *http.Request) {
 			Seq  int       `json:"seq"`
 			Time time.Time `json:"time"`
 			Text string    `json:"text"`
+			HTML string    `json:"html"` // as printed, QR codes drawn
 		}
 		out := make([]receipt, 0, len(receipts))
 		for _, rc := range receipts {
-			out = append(out, receipt{Seq: rc.Seq, Time: rc.Time, Text: rc.Text})
+			out = append(out, receipt{Seq: rc.Seq, Time: rc.Time, Text: rc.Text, HTML: receiptHTML(rc.HTML)})
 		}
 		writeJSON(w, http.StatusOK, out)
 		return

@@ -20,20 +20,43 @@ import (
 var dashboardPage []byte
 
 func (c *Control) serveDashboard(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy",
-		"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "+frameNone)
-	w.Write(dashboard())
+	title := c.cfg.Title
+	if title == "" {
+		title = "possim devices"
+	}
+	writeDashboard(w, dashboardConfig{Title: title, Mode: "events"})
 }
 
-// dashboard is the page with the glossary its script names message fields
-// with: the one table the reports and possim trace read too.
-func dashboard() []byte {
+// dashboardConfig tells the page where its data comes from: "events" is
+// the control API's status and event stream (possim devices, run, demo);
+// "host" polls the host admin API's /api/requests.
+type dashboardConfig struct {
+	Title string `json:"title"`
+	Mode  string `json:"mode"`
+}
+
+func writeDashboard(w http.ResponseWriter, cfg dashboardConfig) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy",
+		"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; "+frameNone)
+	w.Write(dashboard(cfg))
+}
+
+// dashboard is the page with its configuration and the glossary its
+// script names message fields with: the one table the reports and possim
+// trace read too.
+func dashboard(cfg dashboardConfig) []byte {
 	g, err := json.Marshal(iso.NewGlossary())
 	if err != nil {
 		g = []byte("{}") // a map of strings always marshals; the page still works unnamed
 	}
-	return bytes.Replace(dashboardPage, []byte("{{GLOSSARY}}"), g, 1)
+	c, err := json.Marshal(cfg)
+	if err != nil {
+		c = []byte("{}")
+	}
+	// json.Marshal escapes < and >, so no "</script>" can end the block early.
+	page := bytes.Replace(dashboardPage, []byte("{{GLOSSARY}}"), g, 1)
+	return bytes.Replace(page, []byte("{{CONFIG}}"), c, 1)
 }
 
 // wsWriteTimeout bounds one WebSocket write, so a client that stopped

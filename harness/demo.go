@@ -24,6 +24,12 @@ type DemoConfig struct {
 	// timeout act; short, so the demo runs in seconds in real time.
 	ResponseTimeout time.Duration
 	Seed            uint64
+	// OnLab, if set, is called with the lab once it has started (possim
+	// demo --dashboard shows it).
+	OnLab func(*Lab)
+	// Pace is a pause before each act, so that a person watching the
+	// dashboard can follow; 0: none.
+	Pace time.Duration
 }
 
 // RunDemo plays the whole merchant flow once in a virtual lab with the
@@ -38,7 +44,10 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		return err
 	}
 	defer lab.Close()
-	d := &demo{lab: lab, out: cfg.Out}
+	if cfg.OnLab != nil {
+		cfg.OnLab(lab)
+	}
+	d := &demo{ctx: ctx, lab: lab, out: cfg.Out, pace: cfg.Pace}
 	mid := lab.Terminal.MerchantID()
 	m, _ := lab.Profile.Merchant(mid)
 
@@ -179,6 +188,8 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 }
 
 type demo struct {
+	ctx     context.Context
+	pace    time.Duration
 	lab     *Lab
 	out     io.Writer
 	seen    int
@@ -188,6 +199,12 @@ type demo struct {
 func (d *demo) say(format string, a ...any) { fmt.Fprintf(d.out, format+"\n", a...) }
 
 func (d *demo) act(title string) {
+	if d.pace > 0 {
+		select {
+		case <-time.After(d.pace):
+		case <-d.ctx.Done():
+		}
+	}
 	d.say("\n== %s %s", title, strings.Repeat("=", max(0, 74-len(title))))
 }
 

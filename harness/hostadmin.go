@@ -128,6 +128,11 @@ func (a *HostAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	var err error
 	switch {
+	case path == "":
+		err = a.only(w, r, func(w http.ResponseWriter, r *http.Request) error {
+			writeDashboard(w, dashboardConfig{Title: "possim host", Mode: "host"})
+			return nil
+		}, http.MethodGet)
 	case path == "/api/status":
 		err = a.only(w, r, a.serveStatus, http.MethodGet)
 	case path == "/api/faults":

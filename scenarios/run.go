@@ -67,6 +67,10 @@ type Options struct {
 	// Dialect is the wire between the lab's terminal and host (nil:
 	// possim87).
 	Dialect *iso.Dialect
+
+	// OnLab, if set, is called with each scenario's lab once it has
+	// started (possim run --dashboard shows it).
+	OnLab func(scenario string, lab *harness.Lab)
 }
 
 // Result summarises a run.

@@ -188,6 +188,9 @@ func newWorld(ctx context.Context, o *Options, sc *godog.Scenario) (*World, erro
 		return nil, err
 	}
 	w.Lab = lab
+	if o.OnLab != nil {
+		o.OnLab(sc.Name, lab)
+	}
 	return w, nil
 }
 

@@ -31,6 +31,7 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	profilePath := fs.String("profile", "", "lab profile (default: the embedded one)")
 	scale := fs.Float64("time-scale", 0.05, "shrink every timeout and delay by this factor (real time; 1 is faithful)")
 	dialectName := fs.String("dialect", "", dialectUsage+"; the lab's terminal and host speak it")
+	dash := fs.String("dashboard", "", "serve the live dashboard of each scenario's lab on `ADDR` while the run lasts (scenarios then run one at a time)")
 	state := fs.String("state", "possim-terminal.json", "with --host: the terminal's state file (STAN, batch), kept between runs as a real terminal keeps it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -84,6 +85,15 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 			return &exitError{code: 2, err: err}
 		}
 		o.Profile = p
+	}
+	if *dash != "" {
+		d, err := startDashboard(*dash, "possim run", env)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		o.OnLab = d.Attach
+		o.Concurrency = 1 // the page shows one lab at a time
 	}
 	start := time.Now()
 	res, err := scenarios.Run(ctx, o)
