@@ -130,3 +130,62 @@ func ExampleNewLab() {
 	// receipts: 2
 	// ledger consistent: true
 }
+
+// A terminal faces a host under test (here possim's own): it sells,
+// voids, and closes its batch, balanced with the host.
+func ExampleNewTerminal() {
+	t := &exampleT{}
+	defer t.done()
+	ctx := context.Background()
+
+	host := possimtest.NewHost(t) // in your test: the address of your host
+	term := possimtest.NewTerminal(t, host.Addr())
+	first, _ := term.Sale(ctx, possimtest.Sale{Amount: 2000, Card: "visa-credit", PIN: "1234"})
+	second, err := term.Sale(ctx, possimtest.Sale{Amount: 500, Card: "visa-credit", Entry: "tap"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	void, err := term.Void(ctx, second.STAN)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(first.Status, second.Status, void.Kind, void.Status)
+	batch, err := term.Settle(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("settled:", batch.SalesCount, batch.SalesAmount, "balanced:", batch.Balanced, batch.ResponseCode)
+	// Output:
+	// approved approved void approved
+	// settled: 1 2000 balanced: true 00
+}
+
+// A card reported lost at the issuer is declined 41 from its next sale
+// on, and the ledger credits only what was approved.
+func ExampleHost_SetCardStatus() {
+	t := &exampleT{}
+	defer t.done()
+	ctx := context.Background()
+
+	host := possimtest.NewHost(t)
+	term := possimtest.NewTerminal(t, host.Addr())
+	before, _ := term.Sale(ctx, possimtest.Sale{Amount: 10000, Card: "visa-credit", PIN: "1234"})
+	if err := host.SetCardStatus("visa-credit", "lost"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	after, _ := term.Sale(ctx, possimtest.Sale{Amount: 10000, Card: "visa-credit", PIN: "1234"})
+	fmt.Println(before.Status, before.ResponseCode)
+	fmt.Println(after.Status, after.ResponseCode, after.ResponseText)
+	balance, _ := host.Ledger().Balance(ctx, term.MerchantID())
+	fmt.Println("balance:", balance)
+	fmt.Println(host.SetCardStatus("visa-credit", "misplaced"))
+	// Output:
+	// approved 00
+	// declined 41 LOST CARD - PICK UP
+	// balance: 9940
+	// card visa-credit: unknown status "misplaced"; valid: active, lost, stolen, expired, restricted, blocked, pin_blocked
+}

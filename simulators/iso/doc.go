@@ -8,4 +8,7 @@
 // (docs/dialects.md). Messages, fields and connections come from
 // github.com/moov-io/iso8583 and iso8583-connection; this package only
 // configures them the way docs/architecture.md draws the wire.
+//
+// This package is not covered by the stability promise of docs/library.md;
+// experimental: its Go API and the dialect file format (docs/dialects.md).
 package iso

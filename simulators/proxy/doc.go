@@ -9,4 +9,7 @@
 // trace, every message each proxy carries is written in the JSON lines of
 // the host's trace, card data masked. It imports nothing of possim but
 // simulators/iso and card, so it runs alone between real equipment.
+//
+// This package is not covered by the stability promise of docs/library.md;
+// experimental: its Go API and the toxics' attributes (docs/proxy.md).
 package proxy

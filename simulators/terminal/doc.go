@@ -6,4 +6,8 @@
 // mock acquirer or a real one. Every state change, display text, message
 // (masked), alert and receipt is reported as an Event for recorders,
 // Gherkin steps and dashboards.
+//
+// This package is not covered by the stability promise of docs/library.md;
+// experimental: its Go API and its Event types; use possimtest.Terminal from
+// Go.
 package terminal

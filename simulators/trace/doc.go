@@ -12,4 +12,7 @@
 // and Summarize counts what happened. Nothing is dropped: a frame that
 // cannot be decoded is kept as malformed, and what cannot be read at all
 // is listed in Trace.Problems with the line or packet where it was.
+//
+// This package is not covered by the stability promise of docs/library.md;
+// experimental: its Go API and the JSON lines of a trace (docs/trace.md).
 package trace

@@ -15,4 +15,7 @@
 //	if err := b.Start(); err != nil { ... }   // POS software opens b.Path()
 //	b.SetFault(bridge.Fault{Dir: bridge.POSToDev, Kind: bridge.Corrupt, Count: 1})
 //	defer b.Close()                            // closes dev too; then close rec
+//
+// This package is not covered by the stability promise of docs/library.md;
+// experimental: its Go API and its fault kinds.
 package bridge

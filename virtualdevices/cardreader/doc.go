@@ -9,4 +9,8 @@
 // real EMV cryptograms with package card, so the acquirer host verifies them
 // with the issuer master key. The Driver is what a terminal imports; it knows
 // nothing of the virtual internals and drives a real reader the same way.
+//
+// This package is not covered by the stability promise of docs/library.md;
+// experimental: the virtual reader's and the Driver's Go API; use
+// possimtest.Devices from Go.
 package cardreader

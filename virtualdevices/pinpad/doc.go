@@ -7,4 +7,8 @@
 // commands inside virtualdevices/serial frames, described in
 // docs/devices.md (part 2). The operator face (Type, Cancel, Break)
 // stands in for the cardholder; a clear PIN never leaves the pad.
+//
+// This package is not covered by the stability promise of docs/library.md;
+// experimental: the virtual pad's and the Driver's Go API; use
+// possimtest.Devices from Go.
 package pinpad

@@ -4,4 +4,8 @@
 // default) to its link; a POS checks the scanner is alive with ENQ, answered
 // by ACK. Faults (broken, garbled read) let a terminal's fallback to keyed
 // entry be tested. The protocol is in docs/devices.md.
+//
+// This package is not covered by the stability promise of docs/library.md;
+// experimental: the virtual scanner's and the Driver's Go API; use
+// possimtest.Devices from Go.
 package scanner

@@ -8,4 +8,7 @@
 // (OneByteReader, CorruptReader, Cable, ...) let tests break a link the way
 // testing/iotest breaks readers. Both protocols are documented for POS
 // driver writers in docs/devices.md (parts 1 and 2).
+//
+// This package is not covered by the stability promise of docs/library.md;
+// experimental: its Go API, the framing helpers and the fault wrappers.
 package serial
