@@ -172,4 +172,81 @@ func TestIndepHostCapture(t *testing.T) {
 		}
 		t.Logf("%d messages, %d fields compared with Wireshark", len(ws), n)
 	})
+	// The same host, fresh: every exchange answers as recorded, the
+	// unanswered sale too, and the PIN blocks are re-encrypted under the
+	// new session key.
+	t.Run("replay", func(t *testing.T) {
+		h := startIndepHost(t)
+		code, out, errs := runMain("replay", ic.path, "--port", strconv.Itoa(ic.port), "--host", h.addr(), "--as-fast")
+		if code != 0 || !strings.Contains(out, "replay: 11 exchanges on 5 connections, 11 match, 0 differ") ||
+			!strings.Contains(out, "exchange 8 conn 4 0200 STAN 000008: recorded no answer, got no answer: matches") ||
+			strings.Count(out, "note: PIN block re-encrypted") != 3 {
+			t.Fatalf("replay against the independent host: exit %d, want 0 and 11 matches:\n%s%s", code, out, errs)
+		}
+		if got := strings.Join(h.mtis(), " "); got != "0800 0800 0800 0200 0800 0200 0800 0200 0400 0800 0500" {
+			t.Errorf("the replay sent %s", got)
+		}
+	})
+	// possim host with no faults, fresh STANs and times: the times, RRNs,
+	// approval codes and session keys differ as always and are not
+	// failed; what differs is the host. It approves the card the
+	// independent host declined and answers the sale it left unanswered,
+	// so settlement, which carries the terminal's totals (one sale), does
+	// not balance with its journal (two) and is 95; and it echoes fields
+	// the independent host does not (55, 60, 63 and the totals). Exit 1.
+	t.Run("replay possim host", func(t *testing.T) {
+		r := start(t, "host", "--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "host.db"))
+		addr, _ := r.waitLine(t, "possim host listening on ")
+		code, out, errs := runMain("replay", ic.path, "--host", addr, "--fresh-keys", "--as-fast", "--json")
+		if code != 1 {
+			t.Fatalf("replay --fresh-keys against possim host: exit %d, want 1\n%s%s", code, out, errs)
+		}
+		type diff struct {
+			Num      int    `json:"num"`
+			Recorded string `json:"recorded"`
+			Got      string `json:"got"`
+		}
+		var matched []int
+		rc := map[int]string{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if strings.HasPrefix(line, `{"connections"`) {
+				continue // the totals
+			}
+			var x struct {
+				Exchange int    `json:"exchange"`
+				Stan     string `json:"stan"`
+				SentStan string `json:"sent_stan"`
+				Got      string `json:"got"`
+				Match    bool   `json:"match"`
+				Diffs    []diff `json:"diffs"`
+				Always   []diff `json:"differ_as_always"`
+			}
+			if err := json.Unmarshal([]byte(line), &x); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			if x.Match {
+				matched = append(matched, x.Exchange)
+			}
+			if x.SentStan == "" || x.SentStan == x.Stan {
+				t.Errorf("exchange %d sent with STAN %q, recorded %s: want a fresh one", x.Exchange, x.SentStan, x.Stan)
+			}
+			for _, d := range x.Diffs {
+				switch d.Num {
+				case 7, 11, 12, 13, 37, 62:
+					t.Errorf("exchange %d: field %d failed (%q, %q); --fresh-keys and the always-differing fields should not", x.Exchange, d.Num, d.Recorded, d.Got)
+				case 39:
+					rc[x.Exchange] = d.Recorded + ">" + d.Got
+				}
+			}
+			if x.Got != "no answer" && x.Exchange == 8 {
+				rc[8] = "none>" + x.Got
+			}
+		}
+		if fmt.Sprint(matched) != "[1 3 5 7 10]" {
+			t.Errorf("exchanges matching: %v, want the sign-ons and echoes [1 3 5 7 10]", matched)
+		}
+		if want := map[int]string{6: "51>00", 8: "none>0210 00", 11: "00>95"}; fmt.Sprint(rc) != fmt.Sprint(want) {
+			t.Errorf("answers differing: %v, want %v", rc, want)
+		}
+	})
 }
