@@ -164,6 +164,7 @@ func TestIndepHostCapture(t *testing.T) {
 			t.Errorf("trace show --json reads\n%s\nwant\n%s", strings.Join(got, " "), want)
 		}
 	})
+	t.Run("gap", func(t *testing.T) { testShowGap(t, ic) })
 	t.Run("wireshark", func(t *testing.T) {
 		ws := sharkDecode(t, ic.path, ic.port)
 		n := compareShark(t, ws, showJSON(t, ic.path, ic.port))
