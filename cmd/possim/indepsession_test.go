@@ -35,7 +35,9 @@ func captureIndepSession(t *testing.T) *indepCapture {
 	p := startShapingTap(t, h.addr(), func(up bool, data []byte) [][]byte {
 		mti, amount, whole := firstFrame(data)
 		switch {
-		case !up || !whole:
+		case !up:
+		case !whole:
+			return nil // the rest of the frame is on its way
 		case mti == "0200" && amount == silentAmount && len(data) == frameLen(data):
 			return nil // wait for the reversal
 		case mti == "0200" && amount == silentAmount:
@@ -84,17 +86,18 @@ func frameLen(data []byte) int {
 }
 
 // firstFrame reads the MTI and amount (field 4) of the first frame of
-// data; whole says it is all there.
+// data; whole says it is all there (MTI and amount are "" when it does
+// not parse).
 func firstFrame(data []byte) (mti, amount string, whole bool) {
 	n := frameLen(data)
 	if n == 0 || len(data) < n {
 		return "", "", false
 	}
-	_, fields, err := parseIndep(data[2:n])
+	mti, fields, err := parseIndep(data[2:n])
 	if err != nil {
-		return "", "", false
+		return "", "", true
 	}
-	return string(data[2:6]), fields[4], true
+	return mti, fields[4], true
 }
 
 // traceJSON is one line of possim trace show --json.
