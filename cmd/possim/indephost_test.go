@@ -113,7 +113,7 @@ func (h *indepHost) serve(c net.Conn) {
 		}
 		mti, fields, err := parseIndep(body)
 		if err != nil {
-			h.fail(fmt.Errorf("%w in %q", err, body))
+			h.fail(fmt.Errorf("frame of %d bytes: %w", len(body), err)) // not the bytes: they hold card data
 			return
 		}
 		h.mu.Lock()
