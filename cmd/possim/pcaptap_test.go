@@ -24,15 +24,25 @@ type pcapTap struct {
 	f    *os.File
 	w    *pcapgo.NgWriter
 	wg   sync.WaitGroup
+	// shape, when set, cuts what one direction has read (held bytes
+	// first) into the segments it goes out in; nil holds it back to go
+	// with the next read, as a sender's coalescing does.
+	shape func(up bool, data []byte) [][]byte
 }
 
 func startPcapTap(t *testing.T, target string) *pcapTap {
+	t.Helper()
+	return startShapingTap(t, target, nil)
+}
+
+// startShapingTap is startPcapTap with segments cut by shape.
+func startShapingTap(t *testing.T, target string, shape func(up bool, data []byte) [][]byte) *pcapTap {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pcapTap{ln: ln, path: filepath.Join(t.TempDir(), "capture.pcapng")}
+	p := &pcapTap{ln: ln, path: filepath.Join(t.TempDir(), "capture.pcapng"), shape: shape}
 	if p.f, err = os.Create(p.path); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +64,7 @@ func startPcapTap(t *testing.T, target string) *pcapTap {
 			}
 			cport := layers.TCPPort(c.RemoteAddr().(*net.TCPAddr).Port)
 			sport := layers.TCPPort(ln.Addr().(*net.TCPAddr).Port)
-			up := &tcpHalf{src: cport, dst: sport, seq: 1000}
+			up := &tcpHalf{src: cport, dst: sport, seq: 1000, up: true}
 			down := &tcpHalf{src: sport, dst: cport, seq: 50000}
 			p.segment(up, down, nil, true)
 			p.segment(down, up, nil, true)
@@ -71,6 +81,7 @@ func startPcapTap(t *testing.T, target string) *pcapTap {
 type tcpHalf struct {
 	src, dst layers.TCPPort
 	seq      uint32
+	up       bool // the client's half
 }
 
 // segment writes one TCP segment of half h (a SYN when syn), h's peer
@@ -101,12 +112,23 @@ func (p *pcapTap) copy(dst, src net.Conn, h, back *tcpHalf) {
 	defer p.wg.Done()
 	defer dst.Close()
 	buf := make([]byte, 4096)
+	var held []byte
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			p.segment(h, back, buf[:n], false)
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
+			segs := [][]byte{buf[:n]}
+			if p.shape != nil {
+				held = append(held, buf[:n]...)
+				if segs = p.shape(h.up, held); segs == nil {
+					continue
+				}
+				held = nil
+			}
+			for _, s := range segs {
+				p.segment(h, back, s, false)
+				if _, werr := dst.Write(s); werr != nil {
+					return
+				}
 			}
 		}
 		if err != nil {

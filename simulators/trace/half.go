@@ -24,6 +24,9 @@ func (h *half) add(s *stream, dir int, data []byte, skip int, ci func(int) gopac
 		return
 	}
 	info := func(off int) gopacket.CaptureInfo {
+		if len(data) == 0 {
+			return ci(0) // a gap alone: where it was seen
+		}
 		if off < 0 {
 			off = 0
 		}

@@ -146,6 +146,7 @@ func (f *streamFactory) New(net, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reas
 // adds the messages to the trace.
 func (f *streamFactory) finish() {
 	for _, s := range f.streams {
+		s.ackedUnseen()
 		for i := range s.halves {
 			s.halves[i].end(s)
 		}
@@ -203,13 +204,52 @@ type stream struct {
 	a, b         string
 	aPort, bPort int
 	halves       [2]half
+	edges        [2]seqEdge
+}
+
+// seqEdge is how far one direction's sequence numbers reach: in the
+// segments captured, and in the peer's acknowledgements of them.
+type seqEdge struct {
+	sent, acked       uint32
+	haveSent, haveAck bool
+	ackCI             gopacket.CaptureInfo // the packet acknowledging the most
 }
 
 func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
 	if nextSeq < 0 {
 		*start = true // a capture that begins mid-connection starts where it begins
 	}
+	i := 0
+	if dir == reassembly.TCPDirServerToClient {
+		i = 1
+	}
+	end := tcp.Seq + uint32(len(tcp.Payload))
+	if tcp.SYN || tcp.FIN {
+		end++ // each takes one sequence number
+	}
+	if e := &s.edges[i]; !e.haveSent || int32(end-e.sent) > 0 {
+		e.sent, e.haveSent = end, true
+	}
+	if p := &s.edges[1-i]; tcp.ACK && (!p.haveAck || int32(tcp.Ack-p.acked) > 0) {
+		p.acked, p.haveAck, p.ackCI = tcp.Ack, true, ac.GetCaptureInfo()
+	}
 	return true
+}
+
+// ackedUnseen reports the bytes the peer acknowledged past the last
+// segment captured of a direction: a segment the capture missed at the
+// end of the connection, which no later segment shows as a gap. Without
+// this the request is lost without a word and its answer looks
+// unsolicited.
+func (s *stream) ackedUnseen() {
+	for i, e := range s.edges {
+		if !e.haveSent || !e.haveAck {
+			continue
+		}
+		if n := int32(e.acked - e.sent); n > 0 {
+			s.halves[i].add(s, i, nil, int(n), func(int) gopacket.CaptureInfo { return e.ackCI })
+		}
+	}
 }
 
 func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
