@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.cur.Store(&book{prof: cfg.Profile, iss: is})
+	h.cur.Store(&book{prof: cfg.Profile, iss: is, dialects: terminalDialects(cfg.Profile)})
 	h.faults = &Faults{byPAN: func(alias string) string { return h.iss().panOfAlias(alias) }}
 	for _, f := range cfg.Faults {
 		if _, err := h.faults.Add(f); err != nil {
@@ -235,7 +235,9 @@ func (h *Host) StartListenerDialect(ln net.Listener, d *iso.Dialect) error {
 		ln.Close()
 		return ErrClosed
 	}
-	h.addr = ln.Addr().String()
+	if h.addr == "" {
+		h.addr = ln.Addr().String()
+	}
 	h.mu.Unlock()
 	fr := h.readerFor(d)
 	h.log.Info("host listening", "addr", ln.Addr().String(), "dialect", fr.dialect().Name)
@@ -255,7 +257,8 @@ func (h *Host) readerFor(d *iso.Dialect) *frameReader {
 // and ServeConn speak.
 func (h *Host) Dialect() *iso.Dialect { return h.reader.dialect() }
 
-// Addr is the address Start listens on.
+// Addr is the address of the first listener Start or StartListener
+// started; the others are their caller's to know.
 func (h *Host) Addr() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
