@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/possim/possim/money"
+	"github.com/possim/possim/simulators/iso"
 	"gopkg.in/yaml.v3"
 )
 
@@ -247,6 +249,9 @@ func (p *Profile) validate() error {
 		terminals[t.ID] = true
 		if !merchants[t.Merchant] {
 			return bad(t.Line, "terminal %s: unknown merchant %q", t.ID, t.Merchant)
+		}
+		if t.Dialect != "" && !slices.Contains(iso.BuiltinDialects(), t.Dialect) {
+			return bad(t.Line, "terminal %s: unknown dialect %q; valid: %s", t.ID, t.Dialect, strings.Join(iso.BuiltinDialects(), ", "))
 		}
 	}
 	aliases := map[string]bool{}

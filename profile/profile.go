@@ -72,7 +72,11 @@ type Terminal struct {
 	// Count > 1 makes a range: the ID's trailing digits count up
 	// (LOAD0001 with count 3 is LOAD0001, LOAD0002, LOAD0003).
 	Count int `yaml:"count,omitempty"`
-	Line  int `yaml:"-"`
+	// Dialect is the wire the terminal speaks (a built-in dialect name);
+	// a host refuses its requests (58) on a listener of another dialect.
+	// Empty: any.
+	Dialect string `yaml:"dialect,omitempty"`
+	Line    int    `yaml:"-"`
 }
 
 // Host holds host-wide parameters.

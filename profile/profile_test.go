@@ -59,6 +59,7 @@ func TestBadProfilesNameTheLine(t *testing.T) {
 		{"syntax", "cards:\n", "cards: [\n", ""},
 		{"negative refund limit", "    qr_fee: \"0.38%\"\n", "    qr_fee: \"0.38%\"\n    unreferenced_refund_limit: \"-1.00\"\n", "unreferenced_refund_limit -1.00 is negative"},
 		{"terminal merchant", `merchant: "123456789012345"`, `merchant: "999"`, "unknown merchant"},
+		{"terminal dialect", "    software: \"2.1.0\"\n", "    software: \"2.1.0\"\n    dialect: cupp\n", `unknown dialect "cupp"; valid: possim87, ascii4, nac, cup`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			y := strings.Replace(good, c.from, c.to, 1)
@@ -78,6 +79,20 @@ func TestBadProfilesNameTheLine(t *testing.T) {
 				t.Errorf("error %q: want file:line and %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestTerminalDialect(t *testing.T) {
+	y := strings.Replace(string(defaultYAML), "    software: \"2.1.0\"\n", "    software: \"2.1.0\"\n    dialect: cup\n", 1)
+	p, err := Parse([]byte(y), "lab.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm, _ := p.Terminal("TERM0001"); tm.Dialect != "cup" {
+		t.Errorf("TERM0001 dialect = %q; want cup", tm.Dialect)
+	}
+	if tm, _ := p.Terminal("LOAD0001"); tm.Dialect != "" {
+		t.Errorf("LOAD0001 dialect = %q; want none", tm.Dialect)
 	}
 }
 

@@ -26,11 +26,13 @@ import (
 
 func init() { register("host", "run the mock acquirer host", runHost) }
 
-const hostExample = `possim host --listen 127.0.0.1:8583 --db host.db --faults faults.yaml --trace trace.jsonl`
+const hostExample = `possim host --listen 127.0.0.1:8583 --db host.db --faults faults.yaml --trace trace.jsonl
+  possim host --listen 127.0.0.1:8583=possim87 --listen 127.0.0.1:8584=cup --db host.db`
 
 func runHost(ctx context.Context, args []string, env *Env) error {
 	fs := newFlagSet(env, "host", hostExample)
-	listen := fs.String("listen", "127.0.0.1:8583", "`ADDR` to listen on")
+	var listen listenFlag
+	fs.Var(&listen, "listen", "`ADDR[=DIALECT]` to listen on (default "+defaultListen+"); repeat it to serve terminals of several dialects, each on its own address (a bare ADDR speaks --dialect)")
 	db := fs.String("db", "", "ledger database `PATH` (created if missing), or a postgres://user@host:port/database URL shared by several hosts")
 	profPath := fs.String("profile", "", "profile `FILE` (default: the embedded default profile)")
 	faultsPath := fs.String("faults", "", "fault `FILE` (YAML or JSON) installed at start")
@@ -127,11 +129,18 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	}
 	// Listen before opening the ledger: a port already in use must not
 	// leave a new, empty database behind.
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return usageErr("listening on %s: %v", *listen, err)
+	if len(listen) == 0 {
+		listen = listenFlag{{addr: defaultListen}}
 	}
-	defer ln.Close()
+	lns := make([]net.Listener, len(listen))
+	for i, l := range listen {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return usageErr("listening on %s: %v", l.addr, err)
+		}
+		defer ln.Close()
+		lns[i] = ln
+	}
 	led, err := ledger.Open(ctx, *db, ledger.Options{Logger: log})
 	if err != nil {
 		return ledgerErr(err)
@@ -158,10 +167,18 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 		defer adm.Close()
 		fmt.Fprintf(env.Stdout, "possim host admin API on http://%s\n", adm.Addr())
 	}
-	if err := h.StartListener(ln); err != nil {
-		return failErr("%v", err)
+	for i, ln := range lns {
+		if err := h.StartListenerDialect(ln, listen[i].dialect); err != nil {
+			return failErr("%v", err)
+		}
+		// Scripts read the address up to the end of the line: a bare
+		// --listen keeps the line as it always was.
+		if d := listen[i].dialect; d != nil {
+			fmt.Fprintf(env.Stdout, "possim host listening on %s (%s)\n", ln.Addr(), d.Name)
+		} else {
+			fmt.Fprintf(env.Stdout, "possim host listening on %s\n", ln.Addr())
+		}
 	}
-	fmt.Fprintf(env.Stdout, "possim host listening on %s\n", h.Addr())
 	if *statsEvery > 0 {
 		stop := make(chan struct{})
 		done := make(chan struct{})

@@ -18,8 +18,9 @@ import (
 // through one atomic pointer, so a reload swaps both at once and a request
 // sees either the old pair or the new one, never a mix.
 type book struct {
-	prof *profile.Profile
-	iss  *issuer
+	prof     *profile.Profile
+	iss      *issuer
+	dialects map[string]string // terminal ID -> the dialect its profile names (dialectcheck.go)
 }
 
 func (h *Host) prof() *profile.Profile { return h.cur.Load().prof }
@@ -74,7 +75,7 @@ func (h *Host) ReloadProfile(ctx context.Context, path string) error {
 	if err := h.registerMerchants(ctx, p); err != nil {
 		return fmt.Errorf("%w (profile reload refused, old profile kept)", err)
 	}
-	h.cur.Store(&book{prof: p, iss: is})
+	h.cur.Store(&book{prof: p, iss: is, dialects: terminalDialects(p)})
 	h.log.Info("profile reloaded", "file", path, "cards", len(p.Cards), "terminals", len(p.Terminals))
 	return nil
 }

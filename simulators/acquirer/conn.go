@@ -23,10 +23,10 @@ import (
 // The library's goroutine hops and per-message timers cost about 7 µs of
 // CPU per sale, and its write path had no deadline: a client that never
 // read its answers held the host's goroutines for ever (docs/BENCHMARKS.md).
-func (h *Host) newConn(nc net.Conn) *hostConn {
+func (h *Host) newConn(nc net.Conn, fr *frameReader) *hostConn {
 	hc := &hostConn{h: h, raw: nc, remote: remoteOf(nc), done: make(chan struct{}),
 		wlock: make(chan struct{}, 1), slots: make(chan struct{}, maxInFlight)}
-	hc.rd = &connReader{fr: h.reader, h: h, hc: hc}
+	hc.rd = &connReader{fr: fr, h: h, hc: hc}
 	return hc
 }
 
@@ -157,6 +157,12 @@ const maxSpare = 64 << 10
 // writeMessage packs m and writes it framed in one write; env is the
 // envelope of the answer (the request's, TPDU swapped).
 func (hc *hostConn) writeMessage(m *iso8583.Message, env iso.Envelope) error {
+	// Responses are built in the host's spec; a listener of another
+	// dialect gets them in its own (Convert returns m itself otherwise).
+	m, err := hc.rd.fr.dialect().Convert(m)
+	if err != nil {
+		return fmt.Errorf("converting response: %w", err)
+	}
 	packed, err := m.Pack()
 	if err != nil {
 		return fmt.Errorf("packing response: %w", err)
@@ -164,9 +170,9 @@ func (hc *hostConn) writeMessage(m *iso8583.Message, env iso.Envelope) error {
 	return hc.writePacked(packed, env)
 }
 
-// writePacked frames a packed message in the host's dialect and writes it.
+// writePacked frames a packed message in the connection's dialect and writes it.
 func (hc *hostConn) writePacked(packed []byte, env iso.Envelope) error {
-	frame, err := hc.h.reader.dialect().AppendFrame(nil, env, packed)
+	frame, err := hc.rd.fr.dialect().AppendFrame(nil, env, packed)
 	if err != nil {
 		return fmt.Errorf("framing response: %w", err)
 	}
@@ -192,12 +198,12 @@ func remoteOf(c net.Conn) string {
 // closed, since nothing can be answered.
 var errUnreadable = errors.New("frame without a readable MTI")
 
-// frameReader reads one frame of the host's dialect and unpacks it. A
+// frameReader reads one frame of a listener's dialect and unpacks it. A
 // frame that does not unpack, or whose TPDU or header does not fit, but
 // whose MTI reads as four digits becomes a "malformed" message (see
 // malformedSpec) that the host answers 30; anything else is an error that
 // closes the connection. It holds no state, so one serves every
-// connection.
+// connection of its listener.
 type frameReader struct {
 	spec *iso8583.MessageSpec
 	d    *iso.Dialect // nil: possim87 framing around spec

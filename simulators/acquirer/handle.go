@@ -155,6 +155,9 @@ func (h *Host) onMessage(hc *hostConn, m *iso8583.Message, env iso.Envelope) {
 		h.send(hc, r, h.response(r, iso.RCFormatError), nil)
 		return
 	}
+	if h.wrongDialect(hc, r) {
+		return
+	}
 	pan := r.pan
 	if pan == "" && strings.HasPrefix(r.entry, iso.EntryQR) {
 		pan = strings.TrimSpace(r.f48) // a QR payment code matches like a PAN

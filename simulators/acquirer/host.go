@@ -123,7 +123,7 @@ type Host struct {
 	mu        sync.Mutex
 	closed    bool
 	done      chan struct{}
-	listeners map[net.Listener]struct{}
+	listeners map[net.Listener]*frameReader // each listener's dialect
 	conns     map[*hostConn]struct{}
 	sessions  map[string][]byte             // terminal ID -> session PIN key
 	keyChange map[string]bool               // terminal IDs asked to change their PIN key (keychange.go)
@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		now:       cfg.Now,
 		rng:       cfg.Rand,
 		done:      make(chan struct{}),
-		listeners: map[net.Listener]struct{}{},
+		listeners: map[net.Listener]*frameReader{},
 		conns:     map[*hostConn]struct{}{},
 		sessions:  map[string][]byte{},
 		serveErr:  make(chan error, 1),
@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.cur.Store(&book{prof: cfg.Profile, iss: is})
+	h.cur.Store(&book{prof: cfg.Profile, iss: is, dialects: terminalDialects(cfg.Profile)})
 	h.faults = &Faults{byPAN: func(alias string) string { return h.iss().panOfAlias(alias) }}
 	for _, f := range cfg.Faults {
 		if _, err := h.faults.Add(f); err != nil {
@@ -221,20 +221,44 @@ func (h *Host) Start(addr string) error {
 // in use leaves nothing behind. A listener that fails for good is reported
 // on Err.
 func (h *Host) StartListener(ln net.Listener) error {
+	return h.StartListenerDialect(ln, nil)
+}
+
+// StartListenerDialect is StartListener for a listener whose connections
+// speak d (nil: the host's dialect, Config.Dialect). One host can so serve
+// terminals of several dialects, each on its own listener; the ledger,
+// cards and faults are shared.
+func (h *Host) StartListenerDialect(ln net.Listener, d *iso.Dialect) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		ln.Close()
 		return ErrClosed
 	}
-	h.addr = ln.Addr().String()
+	if h.addr == "" {
+		h.addr = ln.Addr().String()
+	}
 	h.mu.Unlock()
-	h.log.Info("host listening", "addr", h.addr)
-	h.goTracked(func() { h.Serve(ln) })
+	fr := h.readerFor(d)
+	h.log.Info("host listening", "addr", ln.Addr().String(), "dialect", fr.dialect().Name)
+	h.goTracked(func() { h.serve(ln, fr) })
 	return nil
 }
 
-// Addr is the address Start listens on.
+// readerFor is the frame reader of dialect d; nil is the host's own.
+func (h *Host) readerFor(d *iso.Dialect) *frameReader {
+	if d == nil || d == h.reader.d {
+		return h.reader
+	}
+	return &frameReader{spec: d.Spec, d: d}
+}
+
+// Dialect is the host's default wire, the one Start, StartListener, Serve
+// and ServeConn speak.
+func (h *Host) Dialect() *iso.Dialect { return h.reader.dialect() }
+
+// Addr is the address of the first listener Start or StartListener
+// started; the others are their caller's to know.
 func (h *Host) Addr() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -266,13 +290,16 @@ func (h *Host) enter() bool {
 
 // Serve accepts connections on ln until ln fails or the host closes; it
 // returns nil after Close. Any listener works, including in-memory ones.
-func (h *Host) Serve(ln net.Listener) error {
+func (h *Host) Serve(ln net.Listener) error { return h.serve(ln, h.reader) }
+
+// serve is Serve in the dialect of fr.
+func (h *Host) serve(ln net.Listener, fr *frameReader) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return ErrClosed
 	}
-	h.listeners[ln] = struct{}{}
+	h.listeners[ln] = fr
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
@@ -301,7 +328,7 @@ func (h *Host) Serve(ln net.Listener) error {
 			return err
 		}
 		bo.recovered(h)
-		if err := h.ServeConn(c); err != nil && !errors.Is(err, ErrClosed) {
+		if err := h.serveConn(c, fr); err != nil && !errors.Is(err, ErrClosed) {
 			h.warn.Warn("refused", "connection refused", "remote", remoteOf(c), "err", err)
 		}
 	}
@@ -309,7 +336,10 @@ func (h *Host) Serve(ln net.Listener) error {
 
 // ServeConn serves one connection (a TCP connection, one end of net.Pipe) in
 // the background until it closes or the host closes, and returns at once.
-func (h *Host) ServeConn(nc net.Conn) error {
+func (h *Host) ServeConn(nc net.Conn) error { return h.serveConn(nc, h.reader) }
+
+// serveConn is ServeConn in the dialect of fr.
+func (h *Host) serveConn(nc net.Conn, fr *frameReader) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
@@ -323,7 +353,7 @@ func (h *Host) ServeConn(nc net.Conn) error {
 		resetConn(nc)
 		return fmt.Errorf("%w: %d connections open (MaxConns)", ErrRefused, len(h.conns))
 	}
-	hc := h.newConn(nc)
+	hc := h.newConn(nc, fr)
 	h.conns[hc] = struct{}{}
 	h.bumpConns(1)
 	h.wg.Add(1)
