@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/possim/possim/money"
-	"github.com/possim/possim/simulators/iso"
 	"gopkg.in/yaml.v3"
 )
 
@@ -82,6 +80,7 @@ func Parse(data []byte, name string) (*Profile, error) {
 	if err := root.Content[0].Decode(&p); err != nil {
 		return nil, withFile(err, name)
 	}
+	p.Source = name
 	recordLines(root.Content[0], &p)
 	if err := p.expandRanges(); err != nil {
 		return nil, withFile(err, name)
@@ -249,9 +248,6 @@ func (p *Profile) validate() error {
 		terminals[t.ID] = true
 		if !merchants[t.Merchant] {
 			return bad(t.Line, "terminal %s: unknown merchant %q", t.ID, t.Merchant)
-		}
-		if t.Dialect != "" && !slices.Contains(iso.BuiltinDialects(), t.Dialect) {
-			return bad(t.Line, "terminal %s: unknown dialect %q; valid: %s", t.ID, t.Dialect, strings.Join(iso.BuiltinDialects(), ", "))
 		}
 	}
 	aliases := map[string]bool{}

@@ -20,6 +20,9 @@ var defaultYAML []byte
 
 // Profile is one lab's configuration. Amounts are int64 minor units.
 type Profile struct {
+	// Source is the file the profile was read from (Parse's name), for
+	// errors found after parsing, such as a terminal's unknown dialect.
+	Source       string     `yaml:"-"`
 	Name         string     `yaml:"name"`
 	Currency     string     `yaml:"currency"`
 	CurrencyCode string     `yaml:"currency_code"`

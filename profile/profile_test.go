@@ -59,7 +59,6 @@ func TestBadProfilesNameTheLine(t *testing.T) {
 		{"syntax", "cards:\n", "cards: [\n", ""},
 		{"negative refund limit", "    qr_fee: \"0.38%\"\n", "    qr_fee: \"0.38%\"\n    unreferenced_refund_limit: \"-1.00\"\n", "unreferenced_refund_limit -1.00 is negative"},
 		{"terminal merchant", `merchant: "123456789012345"`, `merchant: "999"`, "unknown merchant"},
-		{"terminal dialect", "    software: \"2.1.0\"\n", "    software: \"2.1.0\"\n    dialect: cupp\n", `unknown dialect "cupp"; valid: possim87, ascii4, nac, cup`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			y := strings.Replace(good, c.from, c.to, 1)

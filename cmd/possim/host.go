@@ -67,6 +67,9 @@ func runHost(ctx context.Context, args []string, env *Env) error {
 	prof := profile.Default()
 	if *profPath != "" {
 		p, err := profile.Load(*profPath)
+		if err == nil {
+			err = acquirer.CheckProfile(p)
+		}
 		if err != nil {
 			return usageErr("%v", err)
 		}

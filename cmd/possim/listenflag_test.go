@@ -75,4 +75,21 @@ func TestHostListenBadForms(t *testing.T) {
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("a bad --listen left %s behind (%v)", db, err)
 	}
+
+	// A profile whose terminal names a dialect possim does not have is bad
+	// input, named with its file and line.
+	good, err := os.ReadFile("../../profile/default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := filepath.Join(dir, "lab.yaml")
+	y := strings.Replace(string(good), "    software: \"2.1.0\"\n", "    software: \"2.1.0\"\n    dialect: cupp\n", 1)
+	if err := os.WriteFile(prof, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := Main(context.Background(), []string{"host", "--db", db, "--listen", "127.0.0.1:0", "--profile", prof}, &Env{Stdout: &out, Stderr: &out}); code != 2 ||
+		!strings.Contains(out.String(), prof+":") || !strings.Contains(out.String(), `unknown dialect "cupp"`) {
+		t.Errorf("profile with an unknown dialect: exit %d, output %q; want exit 2 naming %s:LINE", code, out.String(), prof)
+	}
 }

@@ -65,6 +65,9 @@ func (h *Host) ReloadProfile(ctx context.Context, path string) error {
 		return ErrEmbeddedProfile
 	}
 	p, err := profile.Load(path)
+	if err == nil {
+		err = CheckProfile(p)
+	}
 	if err != nil {
 		return fmt.Errorf("acquirer: profile reload refused, old profile kept: %w", err)
 	}

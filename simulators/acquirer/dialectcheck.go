@@ -1,6 +1,7 @@
 package acquirer
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -56,4 +57,19 @@ func terminalDialects(p *profile.Profile) map[string]string {
 		}
 	}
 	return m
+}
+
+// CheckProfile reports a terminal of p whose dialect is not a built-in
+// one, with the profile's file and line and the valid names. The profile
+// package leaves this check here, since it imports nothing of the
+// simulators (it is the ground they share).
+func CheckProfile(p *profile.Profile) error {
+	valid := iso.BuiltinDialects()
+	for _, t := range p.Terminals {
+		if t.Dialect != "" && !slices.Contains(valid, t.Dialect) {
+			return &profile.Error{File: p.Source, Line: t.Line,
+				Msg: fmt.Sprintf("terminal %s: unknown dialect %q; valid: %s", t.ID, t.Dialect, strings.Join(valid, ", "))}
+		}
+	}
+	return nil
 }

@@ -145,6 +145,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if cfg.Profile == nil {
 		return nil, errors.New("acquirer: config has no profile")
 	}
+	if err := CheckProfile(cfg.Profile); err != nil {
+		return nil, fmt.Errorf("acquirer: %w", err)
+	}
 	if cfg.Ledger == nil {
 		return nil, errors.New("acquirer: config has no ledger")
 	}
