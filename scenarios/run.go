@@ -372,8 +372,9 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 	}
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		c.mu.Lock()
-		c.byID[s.Id] = &harness.ScenarioReport{Name: s.Name, URI: s.Uri, Feature: featureName(s.Uri), Status: "passed"}
 		c.started[s.Id] = time.Now()
+		c.byID[s.Id] = &harness.ScenarioReport{Name: s.Name, URI: s.Uri, Feature: featureName(s.Uri), Status: "passed",
+			Tags: pickleTags(s), Started: c.started[s.Id]}
 		c.ast[s.Id] = s.AstNodeIds
 		c.order = append(c.order, s.Id)
 		c.mu.Unlock()
@@ -428,6 +429,7 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 			return ctx, nil
 		}
 		r.Ladder, r.Dropped = w.Lab.Recorder.Ladder(), w.Lab.Recorder.Dropped()
+		r.SimTime = simTime(w.Lab.Recorder)
 		if rs, err := w.Lab.Devices.Receipts(ctx); err == nil {
 			for _, rc := range rs {
 				r.Receipts = append(r.Receipts, rc.Text)
@@ -453,6 +455,27 @@ func (c *collector) current(ctx context.Context) *harness.ScenarioReport {
 		return w.report
 	}
 	return nil
+}
+
+// pickleTags are a scenario's tags, its feature's included, as written.
+func pickleTags(s *godog.Scenario) []string {
+	var tags []string
+	for _, t := range s.Tags {
+		tags = append(tags, t.Name)
+	}
+	return tags
+}
+
+// simTime is how far the lab's clock moved in a scenario: the instant of
+// its timeline's last event. Under a time scale or synctest it differs
+// from the wall-clock duration, and it is what the scenario's timeouts
+// were measured against.
+func simTime(r *harness.Recorder) time.Duration {
+	ev := r.Events()
+	if len(ev) == 0 {
+		return 0
+	}
+	return ev[len(ev)-1].At
 }
 
 func featureName(uri string) string {
