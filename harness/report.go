@@ -28,8 +28,8 @@ type ScenarioReport struct {
 	Tags    []string // "@sale", the feature's tags included
 	Started time.Time
 	Elapsed time.Duration // wall clock
-	// SimTime is the lab's clock over the scenario (its timeline's last
-	// event), which a time scale or synctest sets apart from Elapsed.
+	// SimTime is how far the lab's clock moved over the scenario, which a
+	// time scale or synctest sets apart from Elapsed.
 	SimTime  time.Duration
 	Steps    []StepReport
 	Ladder   []Event

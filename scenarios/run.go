@@ -429,7 +429,7 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 			return ctx, nil
 		}
 		r.Ladder, r.Dropped = w.Lab.Recorder.Ladder(), w.Lab.Recorder.Dropped()
-		r.SimTime = simTime(w.Lab.Recorder)
+		r.SimTime = w.Lab.Recorder.Elapsed()
 		if rs, err := w.Lab.Devices.Receipts(ctx); err == nil {
 			for _, rc := range rs {
 				r.Receipts = append(r.Receipts, rc.Text)
@@ -464,18 +464,6 @@ func pickleTags(s *godog.Scenario) []string {
 		tags = append(tags, t.Name)
 	}
 	return tags
-}
-
-// simTime is how far the lab's clock moved in a scenario: the instant of
-// its timeline's last event. Under a time scale or synctest it differs
-// from the wall-clock duration, and it is what the scenario's timeouts
-// were measured against.
-func simTime(r *harness.Recorder) time.Duration {
-	ev := r.Events()
-	if len(ev) == 0 {
-		return 0
-	}
-	return ev[len(ev)-1].At
 }
 
 func featureName(uri string) string {
