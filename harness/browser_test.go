@@ -131,11 +131,8 @@ func TestDashboardInBrowser(t *testing.T) {
 // reportFeature is a feature of a failing scenario and an outline, next to
 // the real preparation features, so the report has passes, a failure and
 // outline rows in more than one group.
-const reportFeature = `Feature: Report checks
-
-  Scenario: receipts that never came
-    Given a lab with the default profile
-    Then 2 receipts were printed
+const reportFeature = `@checks
+Feature: Report checks
 
   Scenario Outline: receipts counted
     Given a lab with the default profile
@@ -144,10 +141,19 @@ const reportFeature = `Feature: Report checks
     Examples:
       | n |
       | 0 |
+
+  @broken
+  Scenario: receipts that never came
+    Given a lab with the default profile
+    Then 2 receipts were printed
 `
 
 // TestReportInBrowser opens the HTML report of a real run in the browser:
-// scenarios are grouped by feature file, the search box narrows them, and
+// scenarios are grouped by feature file, failures first (the failing
+// group before the passing one, the failure before the outline row
+// written above it), the search box narrows them, the tag filter and a
+// click on a tag keep the scenarios of that tag, each scenario shows its
+// wall-clock and simulated time, the timeline has a bar per scenario, and
 // the failed filter leaves only the failure.
 func TestReportInBrowser(t *testing.T) {
 	p := browsertest.New(t)
@@ -170,10 +176,23 @@ func TestReportInBrowser(t *testing.T) {
 
 	p.Do(t, "opening the report", chromedp.Navigate("file://"+report))
 	groups := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("details.group")].map(g => g.dataset.file)`)
-	if len(groups) != 2 || !strings.HasSuffix(groups[0], "hardware-check.feature") || groups[1] != feature {
-		t.Fatalf("groups %q, want hardware-check.feature and %s", groups, feature)
+	if len(groups) != 2 || groups[0] != feature || !strings.HasSuffix(groups[1], "hardware-check.feature") {
+		t.Fatalf("groups %q, want %s (its failure first) and hardware-check.feature", groups, feature)
+	}
+	order := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("details.group")[0].querySelectorAll("details.scn")].map(s => s.dataset.status + " " + s.querySelector(".name").textContent)`)
+	if want := []string{"failed receipts that never came", "passed receipts counted"}; strings.Join(order, "|") != strings.Join(want, "|") {
+		t.Errorf("scenarios of the failing group in order %q, want %q", order, want)
 	}
 	total := browsertest.Eval[int](t, p, `document.querySelectorAll("details.scn").length`)
+	if n := browsertest.Eval[int](t, p, `document.querySelectorAll("svg.timeline rect.bar").length`); n != total {
+		t.Errorf("timeline has %d bars for %d scenarios", n, total)
+	}
+	if n := browsertest.Eval[int](t, p, `document.querySelectorAll("svg.timeline rect.bar.failed").length`); n != 1 {
+		t.Errorf("timeline has %d failed bars, want 1", n)
+	}
+	if n := browsertest.Eval[int](t, p, `[...document.querySelectorAll("details.scn")].filter(s => s.querySelector("small.dur") && s.querySelector("small.sim")).length`); n != total {
+		t.Errorf("%d of %d scenarios show both their duration and their simulated time", n, total)
+	}
 	shown := func() int {
 		return browsertest.Eval[int](t, p, `[...document.querySelectorAll("details.scn")].filter(s => !s.hidden && !s.closest("details.group").hidden).length`)
 	}
@@ -193,6 +212,25 @@ func TestReportInBrowser(t *testing.T) {
 		t.Errorf("%d of %d scenarios shown after clearing the search", n, total)
 	}
 
+	tagged := func() []string {
+		return browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("details.scn")].filter(s => !s.hidden && !s.closest("details.group").hidden).map(s => s.querySelector(".name").textContent)`)
+	}
+	browsertest.Eval[bool](t, p, `(s => { s.value = "@checks"; return s.dispatchEvent(new Event("change")); })(document.getElementById("tag"))`)
+	if got := tagged(); len(got) != 2 {
+		t.Errorf("tag @checks (the feature's) shows %q, want its 2 scenarios", got)
+	}
+	p.Do(t, "clicking a tag", chromedp.Click(chromedp.CSS(`details.scn .tag[data-tag="@broken"]`)))
+	if got := tagged(); len(got) != 1 || got[0] != "receipts that never came" {
+		t.Errorf("a click on @broken shows %q, want the one scenario tagged so", got)
+	}
+	if got := browsertest.Eval[string](t, p, `document.getElementById("tag").value`); got != "@broken" {
+		t.Errorf("tag filter reads %q after the click, want @broken", got)
+	}
+	browsertest.Eval[bool](t, p, `(s => { s.value = ""; return s.dispatchEvent(new Event("change")); })(document.getElementById("tag"))`)
+	if n := shown(); n != total {
+		t.Errorf("%d of %d scenarios shown with all tags", n, total)
+	}
+
 	p.Do(t, "filtering failures", chromedp.Click(chromedp.CSS(`button[data-filter="failed"]`)))
 	statuses := browsertest.Eval[[]string](t, p, `[...document.querySelectorAll("details.scn")].filter(s => !s.hidden).map(s => s.dataset.status)`)
 	if len(statuses) != 1 || statuses[0] != "failed" {
@@ -201,7 +239,7 @@ func TestReportInBrowser(t *testing.T) {
 	if got := browsertest.Eval[string](t, p, `document.getElementById("shown").textContent`); got != "1" {
 		t.Errorf("shown count %q, want 1", got)
 	}
-	if got := browsertest.Eval[string](t, p, `[...document.querySelectorAll('details.group:last-of-type details.scn .ex')].map(e => e.textContent).join("|")`); got != "n = 0" {
+	if got := browsertest.Eval[string](t, p, `[...document.querySelectorAll('details.group:first-of-type details.scn .ex')].map(e => e.textContent).join("|")`); got != "n = 0" {
 		t.Errorf("outline row example %q, want %q", got, "n = 0")
 	}
 	browsertest.Eval[bool](t, p, `(s => { s.open = true; s.closest("details.group").open = true; return true; })(document.querySelector('details.scn[data-status="failed"]'))`)

@@ -86,6 +86,10 @@ func NewRecorderWith(cfg RecorderConfig) *Recorder {
 	return &Recorder{start: cfg.Now(), now: cfg.Now, max: cfg.MaxEvents}
 }
 
+// Elapsed is how far the lab's clock has moved since the timeline
+// started: the scenario's simulated time, events or not.
+func (r *Recorder) Elapsed() time.Duration { return r.now().Sub(r.start) }
+
 // Add appends an event, stamping its sequence number and time. When the
 // timeline is full the oldest event is dropped.
 func (r *Recorder) Add(e Event) {

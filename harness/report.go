@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,10 +22,15 @@ type ScenarioReport struct {
 	// Example is the example row of a scenario outline's scenario as
 	// "header = value" pairs ("card = visa-credit, rc = 51"), "" for a
 	// plain scenario: it tells apart the rows of one outline.
-	Example  string
-	URI      string
-	Status   string // passed, failed, skipped, undefined, pending
-	Elapsed  time.Duration
+	Example string
+	URI     string
+	Status  string   // passed, failed, skipped, undefined, pending
+	Tags    []string // "@sale", the feature's tags included
+	Started time.Time
+	Elapsed time.Duration // wall clock
+	// SimTime is how far the lab's clock moved over the scenario, which a
+	// time scale or synctest sets apart from Elapsed.
+	SimTime  time.Duration
 	Steps    []StepReport
 	Ladder   []Event
 	Receipts []string
@@ -60,14 +66,23 @@ type RunSummary struct {
 type reportGroup struct {
 	File      string // features/transactions/sale.feature
 	Feature   string
-	Scenarios []ScenarioReport
+	Scenarios []pageScenario
 	Passed    int
 	Failed    int
 	Other     int
 }
 
-// groupByFile groups scenarios by the feature file of their URI, files in
-// the order they first appear.
+// pageScenario is a scenario as placed in the page: Anchor is the id of
+// its element, which the timeline links to.
+type pageScenario struct {
+	ScenarioReport
+	Anchor string
+}
+
+// groupByFile groups scenarios by the feature file of their URI: the
+// groups with a failure first, and in each group its failures first, so
+// a reader sees what broke without scrolling; otherwise files and
+// scenarios keep the order given.
 func groupByFile(scenarios []ScenarioReport) []*reportGroup {
 	var groups []*reportGroup
 	byFile := map[string]*reportGroup{}
@@ -79,7 +94,7 @@ func groupByFile(scenarios []ScenarioReport) []*reportGroup {
 			byFile[file] = g
 			groups = append(groups, g)
 		}
-		g.Scenarios = append(g.Scenarios, s)
+		g.Scenarios = append(g.Scenarios, pageScenario{ScenarioReport: s})
 		switch statusClass(s.Status) {
 		case "passed":
 			g.Passed++
@@ -89,7 +104,52 @@ func groupByFile(scenarios []ScenarioReport) []*reportGroup {
 			g.Other++
 		}
 	}
-	return groups
+	failedFirst := func(failed func(int) bool, n int) []int {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(a, b int) int {
+			switch fa, fb := failed(a), failed(b); {
+			case fa && !fb:
+				return -1
+			case fb && !fa:
+				return 1
+			}
+			return 0
+		})
+		return idx
+	}
+	for _, g := range groups {
+		sc := g.Scenarios
+		idx := failedFirst(func(i int) bool { return statusClass(sc[i].Status) == "failed" }, len(sc))
+		g.Scenarios = make([]pageScenario, len(sc))
+		for i, j := range idx {
+			g.Scenarios[i] = sc[j]
+		}
+	}
+	idx := failedFirst(func(i int) bool { return groups[i].Failed > 0 }, len(groups))
+	ordered := make([]*reportGroup, len(groups))
+	n := 0
+	for i, j := range idx {
+		ordered[i] = groups[j]
+		for k := range ordered[i].Scenarios {
+			n++
+			ordered[i].Scenarios[k].Anchor = "s" + strconv.Itoa(n)
+		}
+	}
+	return ordered
+}
+
+// allTags are the tags of the scenarios, sorted, each once: the choices
+// of the report's tag filter.
+func allTags(scenarios []ScenarioReport) []string {
+	var tags []string
+	for _, s := range scenarios {
+		tags = append(tags, s.Tags...)
+	}
+	slices.Sort(tags)
+	return slices.Compact(tags)
 }
 
 // FeatureFile is the feature file of a scenario's URI: the URI without
@@ -114,8 +174,8 @@ func statusClass(status string) string {
 }
 
 // searchText is what the report's search box matches a scenario against.
-func searchText(s ScenarioReport) string {
-	parts := []string{s.Feature, s.Name, s.Example, s.URI, s.Status}
+func searchText(s pageScenario) string {
+	parts := []string{s.Feature, s.Name, s.Example, s.URI, s.Status, strings.Join(s.Tags, " ")}
 	for _, st := range s.Steps {
 		parts = append(parts, st.Text)
 	}
@@ -129,11 +189,18 @@ func searchText(s ScenarioReport) string {
 // printed, the ledger lines, and for a failure the diff. No external
 // scripts, styles or fonts, so the file can be mailed or archived.
 func WriteHTML(w io.Writer, sum RunSummary, scenarios []ScenarioReport) error {
+	groups := groupByFile(scenarios)
+	var inPage []pageScenario
+	for _, g := range groups {
+		inPage = append(inPage, g.Scenarios...)
+	}
 	return reportTmpl.Execute(w, struct {
-		Sum    RunSummary
-		Total  int
-		Groups []*reportGroup
-	}{sum, len(scenarios), groupByFile(scenarios)})
+		Sum      RunSummary
+		Total    int
+		Groups   []*reportGroup
+		Tags     []string
+		Timeline template.HTML
+	}{sum, len(scenarios), groups, allTags(scenarios), timelineSVG(inPage)})
 }
 
 // ladderSVG draws the message ladder: two lifelines and one arrow per
@@ -183,6 +250,61 @@ func ladderSVG(events []Event) template.HTML {
 		for i, f := range r.fields {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" class="fld">%s</text>`, left+12, r.y+line*(i+1), template.HTMLEscapeString(f))
 		}
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// timelineSVG draws the run as a gantt chart: one bar per scenario from
+// its start to its end on the run's wall clock, coloured by status, each
+// a link to the scenario. It shows what ran in parallel and what took
+// the time.
+func timelineSVG(scenarios []pageScenario) template.HTML {
+	var t0, t1 time.Time
+	var bars []pageScenario
+	for _, s := range scenarios {
+		if s.Started.IsZero() {
+			continue
+		}
+		bars = append(bars, s)
+		if t0.IsZero() || s.Started.Before(t0) {
+			t0 = s.Started
+		}
+		if end := s.Started.Add(s.Elapsed); end.After(t1) {
+			t1 = end
+		}
+	}
+	if len(bars) == 0 {
+		return ""
+	}
+	slices.SortStableFunc(bars, func(a, b pageScenario) int { return a.Started.Compare(b.Started) })
+	span := max(t1.Sub(t0), time.Millisecond)
+	const width, left, row, axis = 900, 4, 7, 16
+	plot := float64(width - 2*left)
+	h := axis + row*len(bars) + 2
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="timeline" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, width, h, width, h)
+	for i := 0; i <= 4; i++ {
+		x := left + plot*float64(i)/4
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case 4:
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" class="tick"/><text x="%.1f" y="11" text-anchor="%s" class="at">%.2fs</text>`,
+			x, axis-3, x, h, x, anchor, (span * time.Duration(i) / 4).Seconds())
+	}
+	for i, s := range bars {
+		x := left + plot*float64(s.Started.Sub(t0))/float64(span)
+		w := max(plot*float64(s.Elapsed)/float64(span), 2)
+		label := s.Name
+		if s.Example != "" {
+			label += " (" + s.Example + ")"
+		}
+		fmt.Fprintf(&b, `<a href="#%s"><rect x="%.1f" y="%d" width="%.1f" height="%d" class="bar %s"><title>%s: %s, %.2fs</title></rect></a>`,
+			s.Anchor, x, axis+row*i, w, row-2, statusClass(s.Status), template.HTMLEscapeString(label), s.Status, s.Elapsed.Seconds())
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

@@ -372,8 +372,9 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 	}
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		c.mu.Lock()
-		c.byID[s.Id] = &harness.ScenarioReport{Name: s.Name, URI: s.Uri, Feature: featureName(s.Uri), Status: "passed"}
 		c.started[s.Id] = time.Now()
+		c.byID[s.Id] = &harness.ScenarioReport{Name: s.Name, URI: s.Uri, Feature: featureName(s.Uri), Status: "passed",
+			Tags: pickleTags(s), Started: c.started[s.Id]}
 		c.ast[s.Id] = s.AstNodeIds
 		c.order = append(c.order, s.Id)
 		c.mu.Unlock()
@@ -428,6 +429,7 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 			return ctx, nil
 		}
 		r.Ladder, r.Dropped = w.Lab.Recorder.Ladder(), w.Lab.Recorder.Dropped()
+		r.SimTime = w.Lab.Recorder.Elapsed()
 		if rs, err := w.Lab.Devices.Receipts(ctx); err == nil {
 			for _, rc := range rs {
 				r.Receipts = append(r.Receipts, rc.Text)
@@ -453,6 +455,15 @@ func (c *collector) current(ctx context.Context) *harness.ScenarioReport {
 		return w.report
 	}
 	return nil
+}
+
+// pickleTags are a scenario's tags, its feature's included, as written.
+func pickleTags(s *godog.Scenario) []string {
+	var tags []string
+	for _, t := range s.Tags {
+		tags = append(tags, t.Name)
+	}
+	return tags
 }
 
 func featureName(uri string) string {
