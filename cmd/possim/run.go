@@ -118,6 +118,8 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 		where = "features"
 	}
 	switch {
+	case res.Empty() && *pos != "external" && strings.Contains(*tags, "@"+scenarios.TagExternalPOS):
+		return failErr("no scenario matches the tags %q in %s: @%s scenarios run only with --pos external (with --devices and --control)", *tags, where, scenarios.TagExternalPOS)
 	case res.Empty() && *tags != "":
 		return failErr("no scenario matches the tags %q in %s", *tags, where)
 	case res.Empty() && certifyPlan(o.Paths):

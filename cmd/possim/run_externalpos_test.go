@@ -103,6 +103,13 @@ Feature: x
 		t.Errorf("a normal run of an @external-pos feature: exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 
+	out.Reset()
+	errb.Reset()
+	code = Main(context.Background(), []string{"run", feature, "--tags", "@external-pos", "--format", "progress"}, &Env{Stdout: &out, Stderr: &errb})
+	if code != 1 || !strings.Contains(errb.String(), "@external-pos scenarios run only with --pos external") {
+		t.Errorf("--tags @external-pos without --pos external: exit %d\n%s", code, errb.String())
+	}
+
 	code = Main(context.Background(), []string{"run", feature, "--pos", "external"}, &Env{Stdout: &out, Stderr: &errb})
 	if code != 2 || !strings.Contains(errb.String(), "--pos external: give --devices DIR and --control ADDR") {
 		t.Errorf("--pos external alone: exit %d\n%s", code, errb.String())
