@@ -31,9 +31,11 @@ func TestFeatures(t *testing.T) {
 	}
 	// The @certify plan (certify/) tests a real terminal against the
 	// possim host; possim certify runs it, cmd/possim's tests run it.
+	// The @external-pos scenarios are the customer of POS software outside
+	// possim run (run --pos external); cmd/possim's tests run them too.
 	var units []scenarios.Unit
 	for _, u := range all {
-		if !u.HasTag("@certify") {
+		if !u.HasTag("@certify") && !u.HasTag("@external-pos") {
 			units = append(units, u)
 		}
 	}

@@ -86,6 +86,18 @@ func (c *ControlClient) PrinterStatus(ctx context.Context) (printer.Status, erro
 		PaperOut: p.PaperOut, Error: p.Error}, nil
 }
 
+// PINPadDisplay reads the PIN pad's part of GET /api/status.
+func (c *ControlClient) PINPadDisplay(ctx context.Context) (string, error) {
+	var st Status
+	if err := c.do(ctx, http.MethodGet, "/api/status", nil, &st); err != nil {
+		return "", fmt.Errorf("PIN pad display: %w", err)
+	}
+	if st.PINPad == nil {
+		return "", fmt.Errorf("PIN pad display: the control API at %s has no PIN pad", c.addr)
+	}
+	return st.PINPad.Display, nil
+}
+
 // Receipts reads GET /api/printer/receipts?format=json and keeps the
 // receipts cut since Reset.
 func (c *ControlClient) Receipts(ctx context.Context) ([]printer.Receipt, error) {

@@ -56,6 +56,12 @@ type Config struct {
 	// ControlToken is its token (POSSIM_TOKEN), if it has one.
 	ControlAddr  string
 	ControlToken string
+	// ExternalPOS, with DevicesDir and ControlAddr, says the POS software
+	// is outside the lab and sits on the ptys itself: the lab opens no
+	// pty and starts no terminal and no host (the POS talks to the host
+	// it was given). Lab.Terminal, Host, Ledger and Link stay nil; the
+	// steps reach the devices through the control API only.
+	ExternalPOS bool
 	// ResponseTimeout is the terminal's wait for the host (default 30s).
 	ResponseTimeout time.Duration
 	// CardTimeout is the terminal's wait for a card and for the PIN
@@ -151,6 +157,9 @@ func New(ctx context.Context, cfg Config) (lab *Lab, err error) {
 	default:
 		return nil, fmt.Errorf("lab: unknown mode %q; valid: virtual, wired, external", cfg.Mode)
 	}
+	if cfg.ExternalPOS && (cfg.Mode != External || cfg.DevicesDir == "" || cfg.ControlAddr == "") {
+		return nil, errors.New("lab: an external POS needs external devices and their control API (a devices directory and a control address)")
+	}
 	l := &Lab{cfg: cfg, Profile: cfg.Profile, Recorder: NewRecorder(cfg.Now)}
 	defer func() {
 		if err != nil {
@@ -158,6 +167,14 @@ func New(ctx context.Context, cfg Config) (lab *Lab, err error) {
 			lab = nil
 		}
 	}()
+	if cfg.ExternalPOS {
+		// The ptys are the outside POS's: opening them here would take
+		// its bytes.
+		if err := l.reachDevices(ctx); err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
 	if err := l.startHost(ctx); err != nil {
 		return nil, err
 	}

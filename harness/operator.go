@@ -25,6 +25,9 @@ type Devices interface {
 	PrinterStatus(ctx context.Context) (printer.Status, error)
 	// Receipts are the receipts cut since the lab started, oldest first.
 	Receipts(ctx context.Context) ([]printer.Receipt, error)
+	// PINPadDisplay is what the PIN pad's screen shows ("\n" between
+	// lines).
+	PINPadDisplay(ctx context.Context) (string, error)
 }
 
 // LocalDevices are the lab's own devices, acted on by direct calls: under
@@ -102,6 +105,11 @@ func (d *LocalDevices) Receipts(context.Context) ([]printer.Receipt, error) {
 	return d.Printer.Receipts(), nil
 }
 
+// PINPadDisplay reads the pad's screen.
+func (d *LocalDevices) PINPadDisplay(context.Context) (string, error) {
+	return d.PINPad.Display(), nil
+}
+
 // ErrNoDevices is returned by a lab's Devices when the devices are
 // someone else's and no control API was given to reach them.
 var ErrNoDevices = errors.New("this step acts on the devices, and this run uses external devices (--devices) without their control API: add --control ADDR, the address given to possim devices --control")
@@ -114,3 +122,4 @@ func (noDevices) PrinterStatus(context.Context) (printer.Status, error) {
 	return printer.Status{}, ErrNoDevices
 }
 func (noDevices) Receipts(context.Context) ([]printer.Receipt, error) { return nil, ErrNoDevices }
+func (noDevices) PINPadDisplay(context.Context) (string, error)       { return "", ErrNoDevices }

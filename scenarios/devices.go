@@ -168,6 +168,9 @@ func (w *World) receipt(ctx context.Context, which string) (printer.Receipt, err
 			}
 		}
 	}
+	if len(rs) == 0 && w.Lab.Terminal == nil {
+		return printer.Receipt{}, errors.New("no receipt was printed")
+	}
 	if len(rs) == 0 {
 		return printer.Receipt{}, fmt.Errorf("no receipt was printed (%d queued at the terminal)", w.Lab.Terminal.QueuedReceipts())
 	}
@@ -203,7 +206,49 @@ func printerStatus(st printer.Status) string {
 	return "ready"
 }
 
+// lookTimeout is how long the customer watches the PIN pad or the printer
+// for what a step expects. It is not scaled: the POS software may be
+// outside possim run and take real time, and a look that succeeds ends at
+// once.
+const lookTimeout = 30 * time.Second
+
+// waitFor polls look until it reports done, ctx ends or lookTimeout
+// passes; seen is what the last look saw, for the error.
+func waitFor(ctx context.Context, what string, look func() (done bool, seen string, err error)) error {
+	deadline := time.Now().Add(lookTimeout)
+	for {
+		done, seen, err := look()
+		if err != nil || done {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: not within %s; last seen: %s", what, lookTimeout, seen)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", what, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// needsTerminal are the device steps that watch or ask the lab's own
+// terminal; every other device step works with the POS outside.
+var needsTerminal = map[string]bool{
+	`^the customer (inserts|taps|swipes) (?:the )?card "([^"]*)" when the terminal asks again$`: true,
+	`^(no|\d+) receipts? (?:is|are) queued$`:                                                    true,
+	`^the terminal prints receipts in Chinese$`:                                                 true,
+}
+
 func deviceSteps() []Step {
+	steps := deviceStepList()
+	for i := range steps {
+		steps[i].Outside = !needsTerminal[steps[i].Pattern]
+	}
+	return steps
+}
+
+func deviceStepList() []Step {
 	// dev is a step that is one operator action and nothing else.
 	dev := func(device, action string) func(ctx context.Context) error {
 		return func(ctx context.Context) error { return world(ctx).act(ctx, device, action, "") }
@@ -261,6 +306,15 @@ func deviceSteps() []Step {
 			Fn:   dev("pinpad", "break")},
 		{Domain: "devices", Pattern: `^the PIN pad is fixed$`, Example: "When the PIN pad is fixed",
 			Fn: dev("pinpad", "fix")},
+		{Domain: "devices", Pattern: `^the PIN pad shows "([^"]*)"$`, Example: `Then the PIN pad shows "ENTER PIN"`,
+			Help: "Waits up to 30 s for the pad's screen to show the text, as a customer waits for the prompt (for POS software outside possim run).",
+			Fn: func(ctx context.Context, text string) error {
+				w := world(ctx)
+				return waitFor(ctx, fmt.Sprintf("the PIN pad showing %q", text), func() (bool, string, error) {
+					d, err := w.Lab.Devices.PINPadDisplay(ctx)
+					return strings.Contains(d, text), fmt.Sprintf("%q", d), err
+				})
+			}},
 
 		// The scanner.
 		{Domain: "devices", Pattern: `^the cashier scans "([^"]*)"$`, Example: `When the cashier scans "green tea"`,
@@ -443,6 +497,28 @@ func deviceSteps() []Step {
 					got = append(got, line)
 				}
 				return diff(which+" lines", want, got)
+			}},
+		{Domain: "devices", Pattern: `^a receipt (?:is|was) printed that shows "([^"]*)"$`,
+			Example: `Then a receipt is printed that shows "APPROVED"`,
+			Help:    "Waits up to 30 s for a receipt of this scenario that shows the text, as a customer waits at the printer (for POS software outside possim run).",
+			Fn: func(ctx context.Context, text string) error {
+				w := world(ctx)
+				text, err := w.expand(text)
+				if err != nil {
+					return err
+				}
+				return waitFor(ctx, fmt.Sprintf("a receipt that shows %q", text), func() (bool, string, error) {
+					rs, err := w.Lab.Devices.Receipts(ctx)
+					if err != nil {
+						return false, "", err
+					}
+					for _, r := range rs {
+						if strings.Contains(r.Text, text) {
+							return true, "", nil
+						}
+					}
+					return false, fmt.Sprintf("%d receipts", len(rs)), nil
+				})
 			}},
 		{Domain: "devices", Pattern: `^no receipt shows a full card number$`, Example: "Then no receipt shows a full card number",
 			Help: "Checks every printed receipt against every card number of the profile.",

@@ -41,7 +41,12 @@ type Options struct {
 	// is its token, if any.
 	ControlAddr  string
 	ControlToken string
-	Profile      *profile.Profile
+	// ExternalPOS, with DevicesDir and ControlAddr, says the POS software
+	// sits on those ptys itself (possim run --pos external): the labs
+	// start no terminal and no host, only the @external-pos scenarios
+	// run, and a step that needs the lab's terminal fails (ErrOutsidePOS).
+	ExternalPOS bool
+	Profile     *profile.Profile
 	// TimeScale shrinks every duration of the lab and the steps in real-time
 	// runs (1 under go test, where synctest makes time virtual).
 	TimeScale       float64
@@ -130,6 +135,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.certify == nil {
 		o.Tags = withoutCertify(o.Tags)
+	}
+	if o.ExternalPOS {
+		if o.DevicesDir == "" || o.ControlAddr == "" {
+			return nil, errors.New("an outside POS needs the devices it sits on and their control API: give the devices folder and the control address")
+		}
+		o.Tags = withTag(o.Tags, "@"+TagExternalPOS)
+	} else {
+		o.Tags = withTag(o.Tags, "~@"+TagExternalPOS)
 	}
 	format, summary, err := prepareFormats(o.Format)
 	if err != nil {
@@ -369,6 +382,9 @@ func (c *collector) reports() []harness.ScenarioReport {
 func (c *collector) initialize(sc *godog.ScenarioContext) {
 	for _, s := range Vocabulary() {
 		sc.Step(s.Pattern, s.Fn)
+	}
+	if c.opts.ExternalPOS {
+		sc.StepContext().Before(outsideOnly(Vocabulary()))
 	}
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		c.mu.Lock()

@@ -28,6 +28,7 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	host := fs.String("host", "", "run the terminal-side scenarios against this external host (certification dry-run)")
 	devices := fs.String("devices", "", "use the ptys of possim devices in this folder instead of in-process devices")
 	control := fs.String("control", "", "with --devices: the control API of that possim devices (`ADDR` of its --control); the device steps act and read through it (token: POSSIM_TOKEN)")
+	pos := fs.String("pos", "lab", "with --devices and --control: where the POS software is; lab (the lab's terminal opens the ptys) or external (real POS software sits on them: no terminal, no host, only @external-pos scenarios)")
 	profilePath := fs.String("profile", "", "lab profile (default: the embedded one)")
 	scale := fs.Float64("time-scale", 0.05, "shrink every timeout and delay by this factor (real time; 1 is faithful)")
 	dialectName := fs.String("dialect", "", dialectUsage+"; the lab's terminal and host speak it")
@@ -59,9 +60,21 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 	if *control != "" && *devices == "" {
 		return usageErr("--control %s: give --devices DIR as well, the folder of that possim devices", *control)
 	}
+	switch *pos {
+	case "lab":
+	case "external":
+		if *devices == "" || *control == "" {
+			return usageErr("--pos external: give --devices DIR and --control ADDR as well, the folder and control API of the possim devices the POS sits on")
+		}
+		if *host != "" {
+			return usageErr("--pos external --host %s: the outside POS talks to its own host; leave --host out", *host)
+		}
+	default:
+		return usageErr("--pos %q: valid: lab, external", *pos)
+	}
 	o := scenarios.Options{Paths: paths, Tags: *tags, Format: *format, HTML: *html, TimelineDir: *timeline,
 		Seed: *seed, Concurrency: *conc, HostAddr: *host, DevicesDir: *devices, TimeScale: *scale, Output: env.Stdout,
-		TerminalState: *state, ControlAddr: *control}
+		TerminalState: *state, ControlAddr: *control, ExternalPOS: *pos == "external"}
 	if *control != "" && env.Getenv != nil {
 		o.ControlToken = env.Getenv("POSSIM_TOKEN")
 	}
@@ -105,6 +118,8 @@ func runRun(ctx context.Context, args []string, env *Env) error {
 		where = "features"
 	}
 	switch {
+	case res.Empty() && *pos != "external" && strings.Contains(*tags, "@"+scenarios.TagExternalPOS):
+		return failErr("no scenario matches the tags %q in %s: @%s scenarios run only with --pos external (with --devices and --control)", *tags, where, scenarios.TagExternalPOS)
 	case res.Empty() && *tags != "":
 		return failErr("no scenario matches the tags %q in %s", *tags, where)
 	case res.Empty() && certifyPlan(o.Paths):
