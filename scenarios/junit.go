@@ -67,6 +67,11 @@ type junitCase struct {
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
 	Skipped   *junitProblem `xml:"skipped,omitempty"`
+	// SystemOut is where the scenario is, "features/x.feature:12": the
+	// schema has no attribute for it on a testcase, and a CI page shows
+	// the output next to the case, so a failure can be rerun with
+	// possim run FILE:LINE.
+	SystemOut string `xml:"system-out,omitempty"`
 }
 
 type junitProblem struct {
@@ -92,7 +97,7 @@ func junitReport(name string, elapsed time.Duration, scenarios []harness.Scenari
 			byFile[file] = ts
 			all.Suites = append(all.Suites, ts)
 		}
-		tc := junitCase{ClassName: file, Name: s.Name, Time: seconds(s.Elapsed)}
+		tc := junitCase{ClassName: file, Name: s.Name, Time: seconds(s.Elapsed), SystemOut: s.URI}
 		if s.Example != "" {
 			tc.Name += " (" + s.Example + ")"
 		}

@@ -35,6 +35,7 @@ func TestJUnitClassnames(t *testing.T) {
 				Name    string    `xml:"name,attr"`
 				Failure *struct{} `xml:"failure"`
 				Error   *struct{} `xml:"error"`
+				Out     string    `xml:"system-out"`
 			} `xml:"testcase"`
 		} `xml:"testsuite"`
 	}
@@ -48,6 +49,9 @@ func TestJUnitClassnames(t *testing.T) {
 	for _, c := range doc.Suites[0].Cases {
 		if c.Class != feature {
 			t.Errorf("testcase %q: classname %q, want %q", c.Name, c.Class, feature)
+		}
+		if !strings.HasPrefix(c.Out, feature+":") {
+			t.Errorf("testcase %q: system-out %q, want its %s:LINE", c.Name, c.Out, feature)
 		}
 		mark := "ok"
 		if c.Failure != nil {
