@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/moov-io/iso8583"
-	"github.com/possim/possim/simulators/acquirer"
 	"github.com/possim/possim/simulators/iso"
 )
 
@@ -96,7 +95,7 @@ func decode(d *iso.Dialect, m *Message, body []byte, off int) {
 	}
 	m.MTI, _ = msg.GetMTI()
 	m.raw = append([]byte(nil), body...)
-	m.Fields = fieldsOf(d, m.MTI, acquirer.MaskedFields(msg))
+	m.Fields = fieldsOf(d, m.MTI, iso.MaskFields(msg))
 }
 
 // unpack guards against a panic in the unpacker: a trace is outside input,
