@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -72,9 +71,7 @@ type Control struct {
 	cards    []string // the reader's cards as listed to people, ranges folded
 	upgrader websocket.Upgrader
 
-	srv  *http.Server
-	ln   net.Listener
-	serr chan error
+	api apiServer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -112,33 +109,20 @@ func NewControl(cfg ControlConfig) *Control {
 // Start binds addr and serves the API until Close. Without a token only a
 // loopback address is accepted (ErrNotLoopback).
 func (c *Control) Start(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
+	err := c.api.start(addr, c.cfg.Token, c, c.log)
+	if err != nil && !errors.Is(err, ErrNotLoopback) {
+		// ErrNotLoopback names the control API already.
 		return fmt.Errorf("control API: %w", err)
 	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); c.cfg.Token == "" && (!ok || !tcp.IP.IsLoopback()) {
-		ln.Close()
-		return fmt.Errorf("%w: %s (bind 127.0.0.1 or give a token)", ErrNotLoopback, addr)
-	}
-	c.ln = ln
-	c.srv = &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(c.log.Handler(), slog.LevelDebug)}
-	c.serr = make(chan error, 1)
-	go func() { c.serr <- c.srv.Serve(ln) }()
-	return nil
+	return err
 }
 
 // Addr is the address Start bound, or "" before Start.
-func (c *Control) Addr() string {
-	if c.ln == nil {
-		return ""
-	}
-	return c.ln.Addr().String()
-}
+func (c *Control) Addr() string { return c.api.addr() }
 
 // URL is the base URL of the API (and the dashboard), or "" before Start.
 func (c *Control) URL() string {
-	if c.ln == nil {
+	if c.api.ln == nil {
 		return ""
 	}
 	return "http://" + c.Addr()
@@ -153,15 +137,7 @@ func (c *Control) Close() error {
 }
 
 func (c *Control) close() error {
-	var err error
-	if c.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = c.srv.Shutdown(ctx)
-		cancel()
-		if serr := <-c.serr; !errors.Is(serr, http.ErrServerClosed) {
-			err = errors.Join(err, serr)
-		}
-	}
+	err := c.api.shutdown()
 	c.mu.Lock()
 	c.closed = true
 	for cl := range c.clients {
@@ -175,12 +151,7 @@ func (c *Control) close() error {
 
 // ServeHTTP routes a request after the token, host and origin checks.
 func (c *Control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	// No page may frame the API or the dashboard: a framed dashboard
-	// could be clicked through by the page around it.
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", frameNone)
+	secureHeaders(w)
 	if !checkAccess(w, r, c.cfg.Token) {
 		return
 	}

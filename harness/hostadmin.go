@@ -1,12 +1,10 @@
 package harness
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -47,9 +45,7 @@ type HostAdmin struct {
 	// together land one after the other.
 	mu sync.Mutex
 
-	srv       *http.Server
-	ln        net.Listener
-	serr      chan error
+	api       apiServer
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -71,44 +67,19 @@ func NewHostAdmin(cfg HostAdminConfig) *HostAdmin {
 // Start binds addr and serves the API until Close. Without a token only a
 // loopback address is accepted (ErrNotLoopback).
 func (a *HostAdmin) Start(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
+	if err := a.api.start(addr, a.cfg.Token, a, a.log); err != nil {
 		return fmt.Errorf("host admin API: %w", err)
 	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); a.cfg.Token == "" && (!ok || !tcp.IP.IsLoopback()) {
-		ln.Close()
-		return fmt.Errorf("host admin API: %w: %s (bind 127.0.0.1 or give a token)", ErrNotLoopback, addr)
-	}
-	a.ln = ln
-	a.srv = &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
-	a.serr = make(chan error, 1)
-	go func() { a.serr <- a.srv.Serve(ln) }()
 	return nil
 }
 
 // Addr is the address Start bound, or "" before Start.
-func (a *HostAdmin) Addr() string {
-	if a.ln == nil {
-		return ""
-	}
-	return a.ln.Addr().String()
-}
+func (a *HostAdmin) Addr() string { return a.api.addr() }
 
 // Close stops the server and waits for it; later calls return the first
 // call's result.
 func (a *HostAdmin) Close() error {
-	a.closeOnce.Do(func() {
-		if a.srv == nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		a.closeErr = a.srv.Shutdown(ctx)
-		cancel()
-		if serr := <-a.serr; !errors.Is(serr, http.ErrServerClosed) {
-			a.closeErr = errors.Join(a.closeErr, serr)
-		}
-	})
+	a.closeOnce.Do(func() { a.closeErr = a.api.shutdown() })
 	return a.closeErr
 }
 
@@ -118,9 +89,7 @@ const maxBody = 1 << 20
 // ServeHTTP routes a request after the token, Host and Origin checks the
 // control API makes.
 func (a *HostAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", frameNone)
+	secureHeaders(w)
 	if !checkAccess(w, r, a.cfg.Token) {
 		return
 	}

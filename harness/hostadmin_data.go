@@ -229,29 +229,6 @@ func (a *HostAdmin) writeCard(w http.ResponseWriter, alias string) error {
 	return nil
 }
 
-// statementJSON is the shape of `possim ledger statement --json`, lines
-// left out: snake_case keys, amounts as decimal strings beside a currency.
-type statementJSON struct {
-	MerchantID    string        `json:"merchant_id"`
-	Name          string        `json:"name"`
-	Period        string        `json:"period"`
-	From          time.Time     `json:"from"`
-	To            time.Time     `json:"to"`
-	Currency      string        `json:"currency"`
-	SalesCount    int           `json:"sales_count"`
-	Gross         money.Decimal `json:"gross"`
-	RefundCount   int           `json:"refund_count"`
-	Refunds       money.Decimal `json:"refunds"`
-	ReversalCount int           `json:"reversal_count"`
-	Reversals     money.Decimal `json:"reversals"`
-	DeclinedCount int           `json:"declined_count"`
-	Fees          money.Decimal `json:"fees"`
-	Net           money.Decimal `json:"net"`
-	SettledD0     money.Decimal `json:"settled_d0"`
-	SettledT1     money.Decimal `json:"settled_t1"`
-	PendingT1     money.Decimal `json:"pending_t1"`
-}
-
 func (a *HostAdmin) serveStatement(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	mid := q.Get("merchant")
@@ -285,13 +262,7 @@ func (a *HostAdmin) serveStatement(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return fmt.Errorf("statement of %s: %w", mid, err)
 	}
-	writeJSON(w, http.StatusOK, statementJSON{MerchantID: st.MerchantID, Name: st.Name, Period: string(st.Period),
-		From: st.From, To: st.To, Currency: money.Currency,
-		SalesCount: st.Count, Gross: money.Decimal(st.Gross),
-		RefundCount: st.RefundCount, Refunds: money.Decimal(st.Refunds),
-		ReversalCount: st.ReversalCount, Reversals: money.Decimal(st.Reversals),
-		DeclinedCount: st.DeclinedCount, Fees: money.Decimal(st.Fees), Net: money.Decimal(st.Net),
-		SettledD0: money.Decimal(st.SettledD0), SettledT1: money.Decimal(st.SettledT1), PendingT1: money.Decimal(st.PendingT1)})
+	writeJSON(w, http.StatusOK, NewStatementTotals(st))
 	return nil
 }
 

@@ -106,28 +106,7 @@ func message(ev acquirer.Event) Message {
 	slices.Sort(ids)
 	for _, id := range ids {
 		v := ev.Fields[strconv.Itoa(id)]
-		m.Fields = append(m.Fields, Field{ID: id, Name: fieldName(id), Value: v, Meaning: meaning(id, v)})
+		m.Fields = append(m.Fields, Field{ID: id, Name: iso.SpecFieldName(iso.Spec87, id), Value: v, Meaning: iso.CodeMeaning(ev.MTI, id, v)})
 	}
 	return m
-}
-
-func fieldName(id int) string {
-	if f, ok := iso.Spec87.Fields[id]; ok && f.Spec() != nil && f.Spec().Description != "" {
-		return f.Spec().Description
-	}
-	return "Field " + strconv.Itoa(id)
-}
-
-func meaning(id int, v string) string {
-	switch id {
-	case 3:
-		return iso.ProcessingMeaning(v)
-	case 22:
-		return iso.EntryModeMeaning(v)
-	case 39:
-		return iso.ResponseText(v)
-	case 70:
-		return iso.NetworkMeaning(v)
-	}
-	return ""
 }

@@ -98,30 +98,18 @@ func firstNonEmpty(a ...string) string {
 }
 
 // fieldName is a field's name in the possim87 spec: "Transaction Amount".
-func fieldName(id int) string {
-	if f, ok := iso.Spec87.Fields[id]; ok && f.Spec() != nil {
-		return f.Spec().Description
-	}
-	return "field " + strconv.Itoa(id)
-}
+func fieldName(id int) string { return iso.SpecFieldName(iso.Spec87, id) }
 
-// meaning says what a field's value stands for, where possim knows.
-func meaning(id int, v string) string {
-	switch id {
-	case 3:
-		return iso.ProcessingMeaning(v)
-	case 22:
-		return iso.EntryModeMeaning(v)
-	case 39:
-		return iso.ResponseText(v)
-	case 70:
-		return iso.NetworkMeaning(v)
-	case 90:
-		if mti, stan, dt, err := iso.ParseOriginalData(v); err == nil {
-			return fmt.Sprintf("original %s STAN %s sent %s", mti, stan, dt)
+// meaning says what a field's value stands for, where possim knows: what
+// iso.CodeMeaning says, and for field 90 the message a reversal undoes.
+func meaning(mti string, id int, v string) string {
+	if id == 90 {
+		if omti, stan, dt, err := iso.ParseOriginalData(v); err == nil {
+			return fmt.Sprintf("original %s STAN %s sent %s", omti, stan, dt)
 		}
+		return ""
 	}
-	return ""
+	return iso.CodeMeaning(mti, id, v)
 }
 
 // evidenceOf writes every message of the case with its fields by name.
@@ -145,7 +133,7 @@ func evidenceOf(evs []acquirer.Event) []string {
 		for _, id := range sortedFieldIDs(ev.Fields) {
 			v := ev.Fields[strconv.Itoa(id)]
 			fmt.Fprintf(&b, "\n  %3d  %-38s %s", id, fieldName(id), v)
-			if m := meaning(id, v); m != "" {
+			if m := meaning(ev.MTI, id, v); m != "" {
 				fmt.Fprintf(&b, "  (%s)", m)
 			}
 		}

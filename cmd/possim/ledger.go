@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/possim/possim/harness"
 	"github.com/possim/possim/money"
 	"github.com/possim/possim/simulators/ledger"
 )
@@ -107,7 +108,7 @@ func ledgerStatement(ctx context.Context, led *ledger.Ledger, args []string, env
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(newStatementJSON(st))
+		return enc.Encode(harness.NewStatementJSON(st))
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "Statement\t%s %s\n", st.MerchantID, st.Name)

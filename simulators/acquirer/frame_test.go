@@ -174,7 +174,7 @@ func FuzzReadFrame(f *testing.F) {
 			if m.GetSpec() == malformedSpec && (len(mti) != 4 || !digits(mti)) {
 				t.Fatalf("malformed marker with MTI %q", mti)
 			}
-			_ = MaskedFields(m)
+			_ = iso.MaskFields(m)
 		}
 	})
 }

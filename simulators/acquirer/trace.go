@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +40,7 @@ func (h *Host) emit(dir string, hc *hostConn, m *iso8583.Message, mti, note stri
 	if h.cfg.Trace == nil && len(listeners) == 0 {
 		return
 	}
-	ev := Event{Time: h.now(), Dir: dir, MTI: mti, Fields: MaskedFields(m), Note: note}
+	ev := Event{Time: h.now(), Dir: dir, MTI: mti, Fields: iso.MaskFields(m), Note: note}
 	if hc != nil {
 		ev.Remote = hc.remote
 	}
@@ -59,48 +58,6 @@ func (h *Host) emit(dir string, hc *hostConn, m *iso8583.Message, mti, note stri
 		h.cfg.Trace.Write(b)
 		h.traceMu.Unlock()
 	}
-}
-
-// MaskedFields returns the message's fields as strings with card data
-// masked, safe for logs, traces and reports.
-func MaskedFields(m *iso8583.Message) map[string]string {
-	fields := m.GetFields()
-	out := make(map[string]string, len(fields))
-	ids := make([]int, 0, len(fields))
-	for id := range fields {
-		if id != 1 {
-			ids = append(ids, id)
-		}
-	}
-	sort.Ints(ids)
-	for _, id := range ids {
-		f := fields[id]
-		switch id {
-		case 35, 36, 45, 52, 55:
-			b, _ := f.Bytes()
-			out[strconv.Itoa(id)] = "[" + strconv.Itoa(len(b)) + " bytes]"
-			continue
-		}
-		s, err := f.String()
-		if err != nil {
-			continue
-		}
-		switch id {
-		case 2:
-			s = card.MaskPAN(s)
-		case 48:
-			if len(s) >= 12 && digits(s) {
-				s = card.MaskPaymentCode(s)
-			}
-		case 62:
-			if len(s) == 38 {
-				s = "[key under TMK] kcv=" + s[32:]
-			}
-		}
-		out[strconv.Itoa(id)] = s
-	}
-	delete(out, "0") // the MTI has its own place in Event
-	return out
 }
 
 // logDecision writes one debug line per answer (possim host -v): what was

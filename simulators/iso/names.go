@@ -3,6 +3,8 @@ package iso
 import (
 	"strconv"
 	"strings"
+
+	"github.com/moov-io/iso8583"
 )
 
 // What fields are called and what the codes of fields 3, 22, 39 and 70
@@ -113,6 +115,17 @@ func FieldName(n int) string {
 // mti, or "" when possim87 gives it no meaning. Field 39 of a request (a
 // reversal) is why it was sent; of a response, the host's answer.
 func FieldMeaning(mti string, n int, v string) string {
+	m := CodeMeaning(mti, n, v)
+	if n == 39 && IsResponse(mti) {
+		return strings.ToLower(m)
+	}
+	return m
+}
+
+// CodeMeaning is FieldMeaning with a response code's text spelled as
+// ResponseText spells it ("APPROVED", "DECLINED (12)"): the tables of a
+// trace, a test's exchange and a certification log show it so.
+func CodeMeaning(mti string, n int, v string) string {
 	switch n {
 	case 3:
 		return ProcessingMeaning(v)
@@ -122,17 +135,28 @@ func FieldMeaning(mti string, n int, v string) string {
 		if !IsResponse(mti) {
 			return ReversalReasonMeaning(v)
 		}
-		return strings.ToLower(ResponseText(v))
+		return ResponseText(v)
 	case 70:
 		return NetworkMeaning(v)
 	}
 	return ""
 }
 
+// SpecFieldName is what spec calls field n, spelled as the spec spells it
+// ("Processing Code"), for the tables that show the spec's own names: a
+// trace, a test's exchange, a certification log. It is "Field N" for a
+// field spec does not describe; FieldName is the form for sentences.
+func SpecFieldName(spec *iso8583.MessageSpec, n int) string {
+	if f, ok := spec.Fields[n]; ok && f.Spec() != nil && f.Spec().Description != "" {
+		return f.Spec().Description
+	}
+	return "Field " + strconv.Itoa(n)
+}
+
 // IsResponse says whether mti is a response: its third digit is odd
 // (0110, 0210, 0410, 0810).
 func IsResponse(mti string) bool {
-	return len(mti) == 4 && (mti[2]-'0')%2 == 1
+	return len(mti) == 4 && mti[2] >= '0' && mti[2] <= '9' && (mti[2]-'0')%2 == 1
 }
 
 // DescribeField is one field as people read it: number, name, value and

@@ -3,15 +3,12 @@ package proxy
 import (
 	"encoding/json"
 	"io"
-	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/Shopify/toxiproxy/v2/toxics"
-	"github.com/moov-io/iso8583"
-	"github.com/possim/possim/card"
+	"github.com/possim/possim/simulators/iso"
 )
 
 // TypeTrace is the toxic that writes the trace. The server puts one on each
@@ -85,55 +82,12 @@ func (t *TraceToxic) Pipe(stub *toxics.ToxicStub) {
 		if v, ok := sinks.Load(t.Sink); ok {
 			ref := v.(*sinkRef)
 			mti, _ := f.msg.GetMTI()
-			ev := Event{Time: ref.trace.now(), Dir: ref.dir, MTI: mti, Fields: MaskedFields(f.msg), Proxy: ref.proxy}
+			ev := Event{Time: ref.trace.now(), Dir: ref.dir, MTI: mti, Fields: iso.MaskFields(f.msg), Proxy: ref.proxy}
 			ev.RespCode = ev.Fields["39"]
 			ref.trace.write(ev)
 		}
 		return f.pass()
 	})
-}
-
-// MaskedFields returns the message's fields as strings with card data
-// masked as the host's trace masks them: the PAN as 476173******0010,
-// fields 35, 36, 45, 52 and 55 as "[n bytes]", a QR payment code in 48 and
-// the key block of 62 with only its check value.
-func MaskedFields(m *iso8583.Message) map[string]string {
-	fields := m.GetFields()
-	out := make(map[string]string, len(fields))
-	ids := make([]int, 0, len(fields))
-	for id := range fields {
-		if id > 1 {
-			ids = append(ids, id)
-		}
-	}
-	sort.Ints(ids)
-	for _, id := range ids {
-		f := fields[id]
-		switch id {
-		case 35, 36, 45, 52, 55:
-			b, _ := f.Bytes()
-			out[strconv.Itoa(id)] = "[" + strconv.Itoa(len(b)) + " bytes]"
-			continue
-		}
-		s, err := f.String()
-		if err != nil {
-			continue
-		}
-		switch id {
-		case 2:
-			s = card.MaskPAN(s)
-		case 48:
-			if len(s) >= 12 && allDigits(s) {
-				s = card.MaskPaymentCode(s)
-			}
-		case 62:
-			if len(s) == 38 {
-				s = "[key under TMK] kcv=" + s[32:]
-			}
-		}
-		out[strconv.Itoa(id)] = s
-	}
-	return out
 }
 
 func allDigits(s string) bool {

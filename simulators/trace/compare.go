@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/possim/possim/simulators/acquirer"
 	"github.com/possim/possim/simulators/iso"
 )
 
@@ -38,14 +37,14 @@ func compare(e *ExchangeResult, req *Message, strict bool) {
 		rec[f.Num] = f.Value
 	}
 	got := map[int]string{}
-	for k, v := range acquirer.MaskedFields(e.got) {
+	for k, v := range iso.MaskFields(e.got) {
 		if n, err := strconv.Atoi(k); err == nil && n > 1 {
 			got[n] = v
 		}
 	}
 	sent := map[int]string{}
 	if e.sent != nil {
-		for k, v := range acquirer.MaskedFields(e.sent) {
+		for k, v := range iso.MaskFields(e.sent) {
 			if n, err := strconv.Atoi(k); err == nil {
 				sent[n] = v
 			}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/moov-io/iso8583"
-	"github.com/possim/possim/simulators/acquirer"
 	"github.com/possim/possim/simulators/iso"
 )
 
@@ -96,7 +95,7 @@ func decode(d *iso.Dialect, m *Message, body []byte, off int) {
 	}
 	m.MTI, _ = msg.GetMTI()
 	m.raw = append([]byte(nil), body...)
-	m.Fields = fieldsOf(d, m.MTI, acquirer.MaskedFields(msg))
+	m.Fields = fieldsOf(d, m.MTI, iso.MaskFields(msg))
 }
 
 // unpack guards against a panic in the unpacker: a trace is outside input,
@@ -127,34 +126,11 @@ func fieldsOf(d *iso.Dialect, mti string, values map[string]string) []Field {
 		if err != nil || n <= 1 {
 			continue
 		}
-		out = append(out, Field{Num: n, Name: fieldName(d, n), Value: v, Meaning: meaning(mti, n, v)})
+		out = append(out, Field{Num: n, Name: fieldName(d, n), Value: v, Meaning: iso.CodeMeaning(mti, n, v)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Num < out[j].Num })
 	return out
 }
 
-func fieldName(d *iso.Dialect, n int) string {
-	if f, ok := d.Spec.Fields[n]; ok && f.Spec() != nil && f.Spec().Description != "" {
-		return f.Spec().Description
-	}
-	return "Field " + strconv.Itoa(n)
-}
-
-func meaning(mti string, n int, v string) string {
-	switch {
-	case n == 39 && !isResponse(mti):
-		// In a request (a reversal) field 39 is why it was sent.
-		return iso.ReversalReasonMeaning(v)
-	}
-	switch n {
-	case 3:
-		return iso.ProcessingMeaning(v)
-	case 22:
-		return iso.EntryModeMeaning(v)
-	case 39:
-		return iso.ResponseText(v)
-	case 70:
-		return iso.NetworkMeaning(v)
-	}
-	return ""
-}
+// fieldName is what the dialect's spec calls field n.
+func fieldName(d *iso.Dialect, n int) string { return iso.SpecFieldName(d.Spec, n) }

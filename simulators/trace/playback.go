@@ -9,6 +9,7 @@ import (
 
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/simulators/acquirer"
+	"github.com/possim/possim/simulators/iso"
 )
 
 // MatchKeys are the request fields a playback can match on, by name.
@@ -106,7 +107,7 @@ func (p *Player) keyOfRecorded(m *Message) string {
 }
 
 func (p *Player) keyOf(m *iso8583.Message) string {
-	masked := acquirer.MaskedFields(m)
+	masked := iso.MaskFields(m)
 	var b strings.Builder
 	for _, n := range p.keys {
 		if n == 0 {
