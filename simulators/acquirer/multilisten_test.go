@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/iso"
@@ -77,7 +78,15 @@ func TestListenersOfTwoDialects(t *testing.T) {
 	if got := logs.String(); !strings.Contains(got, "terminal_dialect=cup") || !strings.Contains(got, "use="+ln.Addr().String()) {
 		t.Errorf("log does not name the cup listener %s:\n%s", ln.Addr(), got)
 	}
-	if st := h.Stats(); st.Codes[iso.RCApproved] != 3 || st.Codes[iso.RCNotPermittedTerm] != 1 {
+	// The host counts an answer once it is written, which may be just
+	// after the client has read it: wait for the count, not a duration.
+	deadline := time.Now().Add(10 * time.Second)
+	st := h.Stats()
+	for (st.Codes[iso.RCApproved] != 3 || st.Codes[iso.RCNotPermittedTerm] != 1) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		st = h.Stats()
+	}
+	if st.Codes[iso.RCApproved] != 3 || st.Codes[iso.RCNotPermittedTerm] != 1 {
 		t.Errorf("codes %v; want 3 approved, 1 refused", st.Codes)
 	}
 }
