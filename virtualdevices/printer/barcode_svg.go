@@ -40,6 +40,9 @@ func encodeBarcode(m int, data []byte) (sym symbol, err error) {
 			sym, err = symbol{}, fmt.Errorf("encoder failed: %v", r)
 		}
 	}()
+	if len(data) == 0 {
+		return symbol{}, errors.New("no data")
+	}
 	var bc barcode.Barcode
 	hri := barcodeText(m, data)
 	s := string(data)
