@@ -187,8 +187,10 @@ func code128Content(data []byte) (string, error) {
 }
 
 // writeBarcodeSVG draws a barcode as inline SVG, one <rect> per bar in
-// module units (the viewBox scales them to barModulePx dots a module), with
-// the human-readable line under it as the printer prints HRI by default.
+// module units (the viewBox scales them to barModulePx dots a module), a
+// 10-module quiet zone as padding so a scanner held to the screen reads
+// it, and the human-readable line under it, where the printer prints HRI
+// by default (GS H is not parsed, so its position is not honoured).
 // Data the symbology cannot carry is shown as in the text rendering with a
 // note saying why it is not drawn.
 func writeBarcodeSVG(sb *strings.Builder, it item) {
@@ -199,7 +201,7 @@ func writeBarcodeSVG(sb *strings.Builder, it item) {
 		return
 	}
 	n := len(sym.modules)
-	fmt.Fprintf(sb, `<svg class="barcode" data-symbology="%s" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" preserveAspectRatio="none" style="max-width:100%%" role="img" aria-label="%s">`,
+	fmt.Fprintf(sb, `<svg class="barcode" data-symbology="%s" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" preserveAspectRatio="none" style="max-width:100%%;padding:0 20px;background:#fff" role="img" aria-label="%s">`,
 		html.EscapeString(it.kindName), n*barModulePx, barHeightPx, n, barHeightPx, html.EscapeString(it.kindName+" "+sym.hri))
 	for i := 0; i < n; {
 		if !sym.modules[i] {
