@@ -1,6 +1,7 @@
 package printer
 
 import (
+	"bytes"
 	"fmt"
 	"html"
 	"strings"
@@ -64,7 +65,10 @@ type item struct {
 	kindName,
 	text string // barcode: type name and human-readable data; QR: data
 	dots []byte // image bits, MSB first, row-major
-	w, h int    // image size in dots
+	// barcode: the GS k form B type and data as sent, for drawing
+	barcodeType int
+	data        []byte
+	w, h        int // image size in dots
 }
 
 // engine is the printer's formatting state and the page being printed since
@@ -160,7 +164,8 @@ func (e *engine) apply(c command) (cut bool) {
 		e.chinese = false
 	case opBarcode:
 		e.flushPending()
-		e.page = append(e.page, item{kind: itemBarcode, align: e.align, kindName: barcodeName(c.n), text: barcodeText(c.n, c.data)})
+		e.page = append(e.page, item{kind: itemBarcode, align: e.align, kindName: barcodeName(c.n), text: barcodeText(c.n, c.data),
+			barcodeType: c.n, data: bytes.Clone(c.data)})
 	case opQRStore:
 		e.qr = c.data
 	case opQRPrint:
@@ -396,35 +401,6 @@ func writeSpan(sb *strings.Builder, s span) {
 		text = fmt.Sprintf(`<span style="font-size:%d%%">%s</span>`, 100*max(s.style.w, s.style.h), text)
 	}
 	sb.WriteString(text)
-}
-
-// writeBarcodeSVG draws bars derived from the data. It is a picture of a
-// barcode for a report, not a scannable symbol.
-func writeBarcodeSVG(sb *strings.Builder, it item) {
-	modules := []bool{true, true, false, true, false, false}
-	for _, b := range []byte(it.text) {
-		for bit := 7; bit >= 0; bit-- {
-			modules = append(modules, b>>bit&1 == 1)
-		}
-		modules = append(modules, false)
-	}
-	modules = append(modules, true, true, false, true, true)
-	const mw, h = 2, 48
-	fmt.Fprintf(sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`,
-		len(modules)*mw, h, html.EscapeString(it.kindName+" "+it.text))
-	for i := 0; i < len(modules); {
-		if !modules[i] {
-			i++
-			continue
-		}
-		j := i
-		for j < len(modules) && modules[j] {
-			j++
-		}
-		fmt.Fprintf(sb, `<rect x="%d" y="0" width="%d" height="%d"/>`, i*mw, (j-i)*mw, h)
-		i = j
-	}
-	fmt.Fprintf(sb, `</svg><br>%s`, html.EscapeString(it.text))
 }
 
 // writeImageBlocks draws a raster image with block characters, each
