@@ -133,10 +133,10 @@ func (t *Trace) addBridge(l jsonLine, where string) error {
 		if err != nil {
 			return fmt.Errorf("bridge record hex: %w", err)
 		}
-		m.Kind, m.Dir, m.Length, m.Text = KindDevice, l.Dir, len(raw), deviceText(raw)
+		m.Kind, m.Dir, m.Length, m.Text = KindDevice, l.Dir, len(raw), bridge.Text(raw)
 		if l.Sent != "" {
 			if sent, err := hex.DecodeString(l.Sent); err == nil {
-				m.Note += ": sent " + deviceText(sent)
+				m.Note += ": sent " + bridge.Text(sent)
 			}
 		}
 	default:

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/possim/possim/card"
 	"github.com/possim/possim/virtualdevices/serial"
 )
 
@@ -139,9 +137,9 @@ func Replay(ctx context.Context, cfg ReplayConfig) (*ReplayReport, error) {
 			}
 			switch {
 			case len(got) < len(s.b):
-				rep.Deviations = append(rep.Deviations, Deviation{Line: s.line, Offset: off, Want: deviceText(s.b), Got: deviceText(got), Why: "missing"})
+				rep.Deviations = append(rep.Deviations, Deviation{Line: s.line, Offset: off, Want: Text(s.b), Got: Text(got), Why: "missing"})
 			case !bytes.Equal(got, s.b):
-				rep.Deviations = append(rep.Deviations, Deviation{Line: s.line, Offset: off, Want: deviceText(s.b), Got: deviceText(got), Why: "differs"})
+				rep.Deviations = append(rep.Deviations, Deviation{Line: s.line, Offset: off, Want: Text(s.b), Got: Text(got), Why: "differs"})
 			}
 			anchor, anchorRec = time.Now(), s.at
 		}
@@ -151,7 +149,7 @@ func Replay(ctx context.Context, cfg ReplayConfig) (*ReplayReport, error) {
 	}
 	off := in.offset()
 	if extra := in.drain(); len(extra) > 0 {
-		rep.Deviations = append(rep.Deviations, Deviation{Offset: off, Got: deviceText(extra), Why: "extra"})
+		rep.Deviations = append(rep.Deviations, Deviation{Offset: off, Got: Text(extra), Why: "extra"})
 	}
 	rep.POSIn = in.offset()
 	return rep, nil
@@ -243,41 +241,4 @@ func (s *posStream) drain() []byte {
 	n := len(s.buf)
 	s.mu.Unlock()
 	return s.next(n)
-}
-
-// deviceText shows bytes as quoted text, control bytes escaped and every
-// run of 12 to 19 digits masked to its first 6 and last 4: a recording of
-// a card reader holds card data, a report must not.
-func deviceText(b []byte) string {
-	var out strings.Builder
-	out.WriteByte('"')
-	for i := 0; i < len(b); {
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		switch {
-		case j-i >= 12 && j-i <= 19:
-			out.WriteString(card.MaskPAN(string(b[i:j])))
-			i = j
-			continue
-		case j > i:
-			out.Write(b[i:j])
-			i = j
-			continue
-		}
-		c := b[i]
-		switch {
-		case c == '"' || c == '\\':
-			out.WriteByte('\\')
-			out.WriteByte(c)
-		case c >= 0x20 && c < 0x7f:
-			out.WriteByte(c)
-		default:
-			fmt.Fprintf(&out, "\\x%02x", c)
-		}
-		i++
-	}
-	out.WriteByte('"')
-	return out.String()
 }

@@ -83,10 +83,14 @@ func TestReplayOverPTY(t *testing.T) {
 	}
 }
 
-// Device text in a report never shows a PAN.
-func TestDeviceTextMasks(t *testing.T) {
-	got := deviceText([]byte(";4761739001010010=3012?\x03"))
+// Device text in a report never shows a PAN, nor a longer run of digits
+// that may hold one.
+func TestTextMasks(t *testing.T) {
+	got := Text([]byte(";4761739001010010=3012?\x03"))
 	if strings.Contains(got, "4761739001010010") || got != `";476173******0010=3012?\x03"` {
-		t.Errorf("deviceText = %s", got)
+		t.Errorf("Text = %s", got)
+	}
+	if got := Text([]byte("x47617390010100101234567y")); got != `"x***********************y"` {
+		t.Errorf("Text of 23 digits = %s, want them all masked", got)
 	}
 }

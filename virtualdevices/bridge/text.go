@@ -1,4 +1,4 @@
-package trace
+package bridge
 
 import (
 	"fmt"
@@ -7,10 +7,11 @@ import (
 	"github.com/possim/possim/card"
 )
 
-// deviceText shows device bytes as quoted text, control bytes escaped,
-// and every run of 12 to 19 digits (a PAN on a track, say) masked to its
-// first 6 and last 4: a recording of a card reader holds card data.
-func deviceText(b []byte) string {
+// Text shows device bytes as quoted text for reports and traces: control
+// bytes escaped, and every run of 12 or more digits masked (a PAN on a
+// track to its first 6 and last 4, a longer run wholly), because a
+// recording of a card reader holds card data and what shows it must not.
+func Text(b []byte) string {
 	var out strings.Builder
 	out.WriteByte('"')
 	for i := 0; i < len(b); {
@@ -18,12 +19,12 @@ func deviceText(b []byte) string {
 		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
 			j++
 		}
-		if j-i >= 12 {
+		switch {
+		case j-i >= 12:
 			out.WriteString(card.MaskPAN(string(b[i:j])))
 			i = j
 			continue
-		}
-		if j > i {
+		case j > i:
 			out.Write(b[i:j])
 			i = j
 			continue
