@@ -302,52 +302,15 @@ func badRequest(format string, a ...any) error {
 	return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, a...)}
 }
 
-// actions builds the table of operator actions for the devices present.
+// actions builds the table of operator actions for the devices present:
+// the devices' own table (deviceActions) with the API's input checks in
+// front, and the bridge's faults.
 func (c *Control) actions() map[string]map[string]action {
-	simple := func(f func()) action { return action{do: func(actionRequest) error { f(); return nil }} }
 	t := map[string]map[string]action{}
-	if rd := c.cfg.Reader; rd != nil {
-		withCard := func(f func(string) error) action {
-			return action{do: func(req actionRequest) error {
-				if err := c.checkCard(req.Card); err != nil {
-					return err
-				}
-				return f(req.Card)
-			}}
-		}
-		t["cardreader"] = map[string]action{
-			"insert": withCard(rd.Insert), "tap": withCard(rd.Tap), "swipe": withCard(rd.Swipe),
-			"remove": simple(rd.Remove), "chip-error": simple(rd.ChipError), "bad-swipe": simple(rd.BadSwipe),
-			"pull-early": simple(rd.PullEarly), "unplug": simple(rd.Unplug), "plug": simple(rd.Plug),
-		}
-	}
-	if pad := c.cfg.PINPad; pad != nil {
-		t["pinpad"] = map[string]action{
-			"type": {do: func(req actionRequest) error {
-				if err := pad.Type(req.PIN); err != nil {
-					return badRequest("bad PIN: a PIN is 4 to 12 digits, as {\"pin\":\"1234\"}")
-				}
-				return nil
-			}},
-			"cancel": simple(pad.Cancel), "break": simple(pad.Break), "fix": simple(pad.Fix),
-		}
-	}
-	if p := c.cfg.Printer; p != nil {
-		t["printer"] = map[string]action{
-			"paper-out": simple(p.PaperOut), "near-end": simple(p.PaperNearEnd), "load-paper": simple(p.LoadPaper),
-			"open-cover": simple(p.OpenCover), "close-cover": simple(p.CloseCover),
-			"break": simple(p.Break), "fix": simple(p.Fix),
-		}
-	}
-	if s := c.cfg.Scanner; s != nil {
-		t["scanner"] = map[string]action{
-			"scan": {do: func(req actionRequest) error {
-				if err := checkCode(req.Code); err != nil {
-					return err
-				}
-				return s.Scan(req.Code)
-			}},
-			"break": simple(s.Break), "garble": simple(s.Garble), "fix": simple(s.Fix),
+	for dev, acts := range deviceActions(c.cfg.Printer, c.cfg.Reader, c.cfg.PINPad, c.cfg.Scanner) {
+		t[dev] = map[string]action{}
+		for name, f := range acts {
+			t[dev][name] = c.checked(dev+" "+name, f)
 		}
 	}
 	if b := c.cfg.Bridge; b != nil {
@@ -374,6 +337,36 @@ func (c *Control) actions() map[string]map[string]action {
 		}
 	}
 	return t
+}
+
+// checked puts the API's check of its input in front of a device action:
+// a card alias of the profile, a PIN of 4 to 12 digits, a printable code;
+// the other actions take no input.
+func (c *Control) checked(what string, f func(string) error) action {
+	switch what {
+	case "cardreader insert", "cardreader tap", "cardreader swipe":
+		return action{do: func(req actionRequest) error {
+			if err := c.checkCard(req.Card); err != nil {
+				return err
+			}
+			return f(req.Card)
+		}}
+	case "pinpad type":
+		return action{do: func(req actionRequest) error {
+			if err := f(req.PIN); err != nil {
+				return badRequest("bad PIN: a PIN is 4 to 12 digits, as {\"pin\":\"1234\"}")
+			}
+			return nil
+		}}
+	case "scanner scan":
+		return action{do: func(req actionRequest) error {
+			if err := checkCode(req.Code); err != nil {
+				return err
+			}
+			return f(req.Code)
+		}}
+	}
+	return action{do: func(actionRequest) error { return f("") }}
 }
 
 func (c *Control) checkCard(alias string) error {

@@ -41,58 +41,45 @@ type LocalDevices struct {
 
 // Act calls the device's method for the action.
 func (d *LocalDevices) Act(_ context.Context, device, action, arg string) error {
-	simple := func(f func()) error { f(); return nil }
-	switch device + " " + action {
-	case "cardreader insert":
-		return d.Reader.Insert(arg)
-	case "cardreader tap":
-		return d.Reader.Tap(arg)
-	case "cardreader swipe":
-		return d.Reader.Swipe(arg)
-	case "cardreader remove":
-		return simple(d.Reader.Remove)
-	case "cardreader chip-error":
-		return simple(d.Reader.ChipError)
-	case "cardreader bad-swipe":
-		return simple(d.Reader.BadSwipe)
-	case "cardreader pull-early":
-		return simple(d.Reader.PullEarly)
-	case "cardreader unplug":
-		return simple(d.Reader.Unplug)
-	case "cardreader plug":
-		return simple(d.Reader.Plug)
-	case "pinpad type":
-		return d.PINPad.Type(arg)
-	case "pinpad cancel":
-		return simple(d.PINPad.Cancel)
-	case "pinpad break":
-		return simple(d.PINPad.Break)
-	case "pinpad fix":
-		return simple(d.PINPad.Fix)
-	case "scanner scan":
-		return d.Scanner.Scan(arg)
-	case "scanner break":
-		return simple(d.Scanner.Break)
-	case "scanner garble":
-		return simple(d.Scanner.Garble)
-	case "scanner fix":
-		return simple(d.Scanner.Fix)
-	case "printer paper-out":
-		return simple(d.Printer.PaperOut)
-	case "printer near-end":
-		return simple(d.Printer.PaperNearEnd)
-	case "printer load-paper":
-		return simple(d.Printer.LoadPaper)
-	case "printer open-cover":
-		return simple(d.Printer.OpenCover)
-	case "printer close-cover":
-		return simple(d.Printer.CloseCover)
-	case "printer break":
-		return simple(d.Printer.Break)
-	case "printer fix":
-		return simple(d.Printer.Fix)
+	if f, ok := deviceActions(d.Printer, d.Reader, d.PINPad, d.Scanner)[device][action]; ok {
+		return f(arg)
 	}
 	return fmt.Errorf("unknown device action %q %q; see docs/control-api.md for the valid ones", device, action)
+}
+
+// deviceActions is the one table of operator actions on the devices
+// present, by device and action as the control API names them; arg is
+// the card alias of insert, tap and swipe, the PIN of pinpad type, the
+// code of scanner scan, and unused by the others. LocalDevices calls it
+// directly; the control API puts its input checks in front.
+func deviceActions(p *printer.Printer, rd *cardreader.Reader, pad *pinpad.Pad, s *scanner.Scanner) map[string]map[string]func(arg string) error {
+	simple := func(f func()) func(string) error { return func(string) error { f(); return nil } }
+	t := map[string]map[string]func(string) error{}
+	if rd != nil {
+		t["cardreader"] = map[string]func(string) error{
+			"insert": rd.Insert, "tap": rd.Tap, "swipe": rd.Swipe,
+			"remove": simple(rd.Remove), "chip-error": simple(rd.ChipError), "bad-swipe": simple(rd.BadSwipe),
+			"pull-early": simple(rd.PullEarly), "unplug": simple(rd.Unplug), "plug": simple(rd.Plug),
+		}
+	}
+	if pad != nil {
+		t["pinpad"] = map[string]func(string) error{
+			"type": pad.Type, "cancel": simple(pad.Cancel), "break": simple(pad.Break), "fix": simple(pad.Fix),
+		}
+	}
+	if p != nil {
+		t["printer"] = map[string]func(string) error{
+			"paper-out": simple(p.PaperOut), "near-end": simple(p.PaperNearEnd), "load-paper": simple(p.LoadPaper),
+			"open-cover": simple(p.OpenCover), "close-cover": simple(p.CloseCover),
+			"break": simple(p.Break), "fix": simple(p.Fix),
+		}
+	}
+	if s != nil {
+		t["scanner"] = map[string]func(string) error{
+			"scan": s.Scan, "break": simple(s.Break), "garble": simple(s.Garble), "fix": simple(s.Fix),
+		}
+	}
+	return t
 }
 
 // PrinterStatus reads the printer's state.
