@@ -88,14 +88,7 @@ func (t *Terminal) changeKey(ctx context.Context, why string) error {
 	defer t.setState(prev)
 	t.show("KEY EXCHANGE - PLEASE WAIT")
 	t.deviceEvent("PIN key change: " + why)
-	req := iso.Network{
-		MTI:            iso.MTINetworkRequest,
-		TransmissionDT: t.transmissionTime(t.cfg.Now()),
-		STAN:           t.nextSTAN(),
-		TerminalID:     t.term.ID,
-		MerchantID:     t.merchant.ID,
-		NetworkCode:    iso.NetKeyChange,
-	}
+	req := t.networkRequest(iso.NetKeyChange)
 	msg, err := iso.NewMessage(&req)
 	if err != nil {
 		return fmt.Errorf("key change: %w", err)

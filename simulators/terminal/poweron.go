@@ -104,17 +104,23 @@ func (t *Terminal) PowerOn(ctx context.Context) (SelfTest, error) {
 	return st, nil
 }
 
-// echo dials the host and sends an echo test (0800, 70=301). Any answer
-// proves the link.
-func (t *Terminal) echo(ctx context.Context) error {
-	req := iso.Network{
+// networkRequest is an 0800 of this terminal with network code code
+// (70), on the next STAN.
+func (t *Terminal) networkRequest(code string) iso.Network {
+	return iso.Network{
 		MTI:            iso.MTINetworkRequest,
 		TransmissionDT: t.transmissionTime(t.cfg.Now()),
 		STAN:           t.nextSTAN(),
 		TerminalID:     t.term.ID,
 		MerchantID:     t.merchant.ID,
-		NetworkCode:    iso.NetEcho,
+		NetworkCode:    code,
 	}
+}
+
+// echo dials the host and sends an echo test (0800, 70=301). Any answer
+// proves the link.
+func (t *Terminal) echo(ctx context.Context) error {
+	req := t.networkRequest(iso.NetEcho)
 	msg, err := iso.NewMessage(&req)
 	if err != nil {
 		return err
@@ -139,15 +145,8 @@ func (t *Terminal) SignOn(ctx context.Context) error {
 		t.show("REVERSAL PENDING - CHECK LINE, TRY LATER")
 		return err
 	}
-	req := iso.Network{
-		MTI:            iso.MTINetworkRequest,
-		TransmissionDT: t.transmissionTime(t.cfg.Now()),
-		STAN:           t.nextSTAN(),
-		TerminalID:     t.term.ID,
-		MerchantID:     t.merchant.ID,
-		Reserved60:     t.cfg.Software,
-		NetworkCode:    iso.NetSignOn,
-	}
+	req := t.networkRequest(iso.NetSignOn)
+	req.Reserved60 = t.cfg.Software
 	msg, err := iso.NewMessage(&req)
 	if err != nil {
 		return fmt.Errorf("sign-on: %w", err)
