@@ -183,14 +183,7 @@ func (c *collector) initializeCertify(sc *godog.ScenarioContext) {
 		if cc == nil {
 			return ctx, nil
 		}
-		r := cc.report
-		r.Steps = append(r.Steps, sr)
-		if status != godog.StepPassed && r.Status == "passed" {
-			r.Status = status.String()
-		}
-		if err != nil && r.Error == "" {
-			r.Error = err.Error()
-		}
+		addStep(cc.report, sr, status, err)
 		return ctx, nil
 	})
 	sc.After(func(ctx context.Context, g *godog.Scenario, err error) (context.Context, error) {

@@ -421,13 +421,7 @@ func (c *collector) initialize(sc *godog.ScenarioContext) {
 			c.undefined = append(c.undefined, undefinedStep{text: st.Text, uri: uri, step: st})
 		}
 		if r := c.current(ctx); r != nil {
-			r.Steps = append(r.Steps, sr)
-			if status != godog.StepPassed && r.Status == "passed" {
-				r.Status = status.String()
-			}
-			if err != nil && r.Error == "" {
-				r.Error = err.Error()
-			}
+			addStep(r, sr, status, err)
 		}
 		return ctx, nil
 	})
@@ -501,4 +495,16 @@ func writeTimeline(dir string, s *godog.Scenario, w *World) error {
 		return err
 	}
 	return f.Close()
+}
+
+// addStep adds a finished step to its scenario's report: the first step
+// that did not pass sets the scenario's status, the first error its error.
+func addStep(r *harness.ScenarioReport, sr harness.StepReport, status godog.StepResultStatus, err error) {
+	r.Steps = append(r.Steps, sr)
+	if status != godog.StepPassed && r.Status == "passed" {
+		r.Status = status.String()
+	}
+	if err != nil && r.Error == "" {
+		r.Error = err.Error()
+	}
 }
