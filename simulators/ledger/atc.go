@@ -22,36 +22,48 @@ CREATE TABLE IF NOT EXISTS card_atc (
 `
 
 // RaiseATC makes atc the last accepted counter of the card cardRef, unless
-// a higher one is recorded. It returns once the write is queued, not
-// committed: the committer keeps the order of its queue, so the write is
-// durable by the time anything recorded after it is (a host raises the ATC,
-// then journals the authorisation, then answers). A failure of the write
-// itself is logged.
+// a higher one is recorded. It returns at once: the raise is written in the
+// committer's next transaction, so it is durable by the time anything
+// recorded after it is (a host raises the ATC, then journals the
+// authorisation, then answers), and shares that record's commit instead of
+// costing one of its own. Close writes a raise no record followed.
 func (l *Ledger) RaiseATC(ctx context.Context, cardRef string, atc uint16, now time.Time) error {
 	if cardRef == "" {
 		return fmt.Errorf("%w: raising an ATC: no card reference", ErrInvalid)
 	}
-	r := &request{done: make(chan struct{}, 1), op: func(w *writer) error {
-		_, err := w.conn.ExecContext(w.bg, `INSERT INTO card_atc (card_ref, atc, time_ns) VALUES (?,?,?)
-			ON CONFLICT (card_ref) DO UPDATE SET atc = excluded.atc, time_ns = excluded.time_ns
-			WHERE excluded.atc > card_atc.atc`, cardRef, int64(atc), now.UnixNano())
-		if err != nil {
-			err = l.fileErr("recording the ATC of a card", err)
-			l.log.Error("ledger: ATC not recorded", "err", err)
-		}
+	if err := ctx.Err(); err != nil {
 		return err
-	}}
+	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
 		return ErrClosed
 	}
-	select {
-	case l.reqs <- r:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	l.atcMu.Lock()
+	if r, ok := l.atcs[cardRef]; !ok || int64(atc) > r.atc {
+		l.atcs[cardRef] = atcRaise{atc: int64(atc), timeNs: now.UnixNano()}
 	}
+	l.atcMu.Unlock()
+	return nil
+}
+
+// atcRaise is a counter RaiseATC was given and the committer has not yet
+// written.
+type atcRaise struct{ atc, timeNs int64 }
+
+// takeATCs moves the raises waiting since the last transaction into the
+// committer's, to be written by flush. Every raise made before a request
+// was queued is taken before that request is committed: the committer
+// takes them after receiving it.
+func (w *writer) takeATCs() {
+	w.l.atcMu.Lock()
+	defer w.l.atcMu.Unlock()
+	for card, r := range w.l.atcs {
+		if have, ok := w.atcs[card]; !ok || r.atc > have.atc {
+			w.atcs[card] = r
+		}
+	}
+	clear(w.l.atcs)
 }
 
 // LastATC is the last accepted counter of the card cardRef; ok is false

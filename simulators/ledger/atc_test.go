@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,46 @@ func testRaiseATCSurvivesReopen(t *testing.T) {
 	}
 	if err := l.RaiseATC(ctx, "", 1, now); err == nil {
 		t.Error("an ATC without a card reference was accepted")
+	}
+}
+
+// TestRaiseATCSharesTheRecordsCommit: a chip authorisation raises the
+// card's counter and then journals its entry; both go in one transaction,
+// so the counter costs no commit (no fsync) of its own. A raise no record
+// follows is written when the ledger closes.
+func TestRaiseATCSharesTheRecordsCommit(t *testing.T) {
+	eachBackend(t, testRaiseATCSharesTheRecordsCommit)
+}
+
+func testRaiseATCSharesTheRecordsCommit(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openLedger(t, Options{})
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		c0, r0 := l.Commits()
+		if err := l.RaiseATC(ctx, "card-a", uint16(10+i), now); err != nil {
+			t.Fatal(err)
+		}
+		record(t, l, sale(i+1, 100, now))
+		if c, r := l.Commits(); c != c0+1 || r != r0+1 {
+			t.Fatalf("sale %d: %d commits carrying %d records for one raise and one sale; want 1 and 1", i+1, c-c0, r-r0)
+		}
+		if got, ok, err := l.LastATC(ctx, "card-a"); err != nil || !ok || got != uint16(10+i) {
+			t.Fatalf("sale %d: LastATC = %d %v %v once the sale is committed; want %d", i+1, got, ok, err, 10+i)
+		}
+	}
+	if err := l.RaiseATC(ctx, "card-c", 7, now); err != nil {
+		t.Fatal(err)
+	}
+	l = reopen(t, l)
+	if got, ok, err := l.LastATC(ctx, "card-c"); err != nil || !ok || got != 7 {
+		t.Errorf("a raise no record followed, after Close: LastATC = %d %v %v; want 7", got, ok, err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RaiseATC(ctx, "card-c", 8, now); !errors.Is(err, ErrClosed) {
+		t.Errorf("RaiseATC on a closed ledger: %v; want ErrClosed", err)
 	}
 }
 

@@ -34,6 +34,9 @@ type writer struct {
 	// flush just before it commits.
 	balances map[string]int64
 	cards    map[cardDay]cardDelta
+	// atcs are the card counters RaiseATC gave (takeATCs), written by
+	// flush and kept until a transaction carrying them commits.
+	atcs map[string]atcRaise
 	// orphans are approved reversals whose original is not journaled, by
 	// the original's key, waiting for it.
 	orphans map[Key]orphan
@@ -60,6 +63,7 @@ type writeStmts struct {
 	sumRefunded, lockMerchant, lockKey    *sql.Stmt
 	selOrphan, selCard, selMerchant       *sql.Stmt
 	sumD0Since, lockKey2, insEntryOrphan  *sql.Stmt
+	upsATC                                *sql.Stmt
 }
 
 func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
@@ -68,7 +72,7 @@ func (l *Ledger) startWriter(ctx context.Context) (*writer, error) {
 		return nil, l.fileErr("opening", err)
 	}
 	w := &writer{l: l, conn: conn{c, l.d}, bg: context.Background(), d0used: map[d0Key]int64{}, d0base: map[d0Key]d0Base{},
-		balances: map[string]int64{}, cards: map[cardDay]cardDelta{}, locked: map[string]bool{}, orphans: map[Key]orphan{}}
+		balances: map[string]int64{}, cards: map[cardDay]cardDelta{}, atcs: map[string]atcRaise{}, locked: map[string]bool{}, orphans: map[Key]orphan{}}
 	if err := w.init(ctx); err != nil {
 		w.close()
 		return nil, err
@@ -187,9 +191,15 @@ func (w *writer) prepare(ctx context.Context) error {
 	prep(&s.begin, l.d.begin(l.opts.Serializable))
 	prep(&s.commit, "COMMIT")
 	prep(&s.rollback, "ROLLBACK")
+	// SQLite's RETURNING runs the insert into a temporary table first;
+	// its Exec result carries the new rowid without that (insertEntry).
+	returning := ""
+	if l.d.pg {
+		returning = " RETURNING id"
+	}
 	prep(&s.insEntry, `INSERT INTO entries (tid, stan, date, cls, mti, proc, kind, merchant, pan, card_ref, method,
 		amount, currency, resp, auth, rrn, batch, orig_tid, orig_stan, orig_date, orig_id, time_ns)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tid, stan, date, cls) DO NOTHING RETURNING id`)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tid, stan, date, cls) DO NOTHING`+returning)
 	prep(&s.selEntry, "SELECT "+entryCols+" FROM entries WHERE tid = ? AND stan = ? AND date = ? AND cls = ?")
 	prep(&s.selOrig, `SELECT `+origCols+` FROM entries
 		WHERE tid = ? AND stan = ? AND date = ? AND kind NOT IN ('reversal', 'balance')
@@ -214,6 +224,9 @@ func (w *writer) prepare(ctx context.Context) error {
 		credit_amount = card_days.credit_amount + excluded.credit_amount`)
 	prep(&s.selCard, `SELECT COALESCE(SUM(debit_amount - credit_amount), 0),
 		COALESCE(SUM(CASE WHEN day = ?2 THEN debit_count END), 0) FROM card_days WHERE card_ref = ?1`)
+	prep(&s.upsATC, `INSERT INTO card_atc (card_ref, atc, time_ns) VALUES (?,?,?)
+		ON CONFLICT (card_ref) DO UPDATE SET atc = excluded.atc, time_ns = excluded.time_ns
+		WHERE excluded.atc > card_atc.atc`)
 	if l.d.pg {
 		prep(&s.lockMerchant, "SELECT "+merchantCols+" FROM merchants WHERE id = ? FOR UPDATE")
 		prep(&s.selMerchant, "SELECT "+merchantCols+" FROM merchants WHERE id = ?")
@@ -312,7 +325,7 @@ func (w *writer) closeStmts() {
 	for _, s := range []*sql.Stmt{w.st.begin, w.st.commit, w.st.rollback, w.st.insEntry, w.st.selEntry,
 		w.st.selOrig, w.st.selByID, w.st.setUndone, w.st.clearUndone, w.st.setOrigID, w.st.insPosting, w.st.closePending,
 		w.st.addBalance, w.st.selOrigin, w.st.selByEntry, w.st.sumD0, w.st.upsCard, w.st.sumRefunded,
-		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard, w.st.selMerchant, w.st.sumD0Since, w.st.lockKey2, w.st.insEntryOrphan} {
+		w.st.lockMerchant, w.st.lockKey, w.st.selOrphan, w.st.selCard, w.st.selMerchant, w.st.sumD0Since, w.st.lockKey2, w.st.insEntryOrphan, w.st.upsATC} {
 		if s != nil {
 			s.Close()
 		}
@@ -354,12 +367,17 @@ func (l *Ledger) run() {
 			yields++
 			runtime.Gosched()
 		}
+		w.takeATCs()
 		w.commitBatch(batch)
 		for i := range batch {
 			batch[i].done <- struct{}{}
 			batch[i] = nil
 		}
 		w.batch = batch
+	}
+	// Raises no record followed since the last commit.
+	if w.takeATCs(); len(w.atcs) > 0 {
+		w.commitBatch(nil)
 	}
 }
 
@@ -390,12 +408,17 @@ func (w *writer) commitBatch(batch []*request) {
 		if _, err := w.st.commit.ExecContext(w.bg); err == nil {
 			w.commits.Add(1)
 			w.records.Add(int64(len(batch)))
+			clear(w.atcs)
 			return
 		}
 	}
 	w.abort()
 	if len(batch) == 1 {
 		w.single(batch[0])
+		return
+	}
+	if len(batch) == 0 {
+		w.l.log.Error("ledger: card counters not recorded", "cards", len(w.atcs))
 		return
 	}
 	w.l.log.Warn("ledger: group commit failed, replaying one by one", "records", len(batch))
@@ -446,6 +469,7 @@ func (w *writer) once(r *request) error {
 	}
 	w.commits.Add(1)
 	w.records.Add(1)
+	clear(w.atcs)
 	return nil
 }
 

@@ -60,6 +60,9 @@ type Ledger struct {
 
 	mu     sync.RWMutex // guards closed against the send on reqs
 	closed bool
+
+	atcMu sync.Mutex
+	atcs  map[string]atcRaise // RaiseATC's counters, by card, until the committer takes them
 }
 
 // Open opens or creates the journal at path, checks it (PRAGMA quick_check),
@@ -96,7 +99,7 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger %s: %w: synchronous %q (want FULL or NORMAL)", path, ErrInvalid, opts.Synchronous)
 	}
 
-	l := &Ledger{path: path, dsn: path, d: sqliteDialect, log: opts.Logger, opts: opts}
+	l := &Ledger{path: path, dsn: path, d: sqliteDialect, log: opts.Logger, opts: opts, atcs: map[string]atcRaise{}}
 	var err error
 	if pg {
 		err = l.openPostgres(ctx)

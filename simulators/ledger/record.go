@@ -128,7 +128,7 @@ func (w *writer) record(e *Entry, res *Result) error {
 	if w.pre.locked {
 		err = w.insertFetchingOrphan(e.Key, args, &id)
 	} else {
-		err = w.st.insEntry.QueryRowContext(w.bg, args...).Scan(&id)
+		id, err = w.insertEntry(args)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		ex, err := scanEntry(w.st.selEntry.QueryRowContext(w.bg, e.Key.TID, e.Key.STAN, e.Key.Date, cls))
@@ -169,6 +169,26 @@ func (w *writer) record(e *Entry, res *Result) error {
 		cardRef = "" // see cardEffect
 	}
 	return w.cardEffect(cardRef, e.Kind, e.Amount, e.Time, 1)
+}
+
+// insertEntry inserts an entry and returns its id, or sql.ErrNoRows when
+// its key is journaled already.
+func (w *writer) insertEntry(args []any) (int64, error) {
+	var id int64
+	if w.l.d.pg {
+		err := w.st.insEntry.QueryRowContext(w.bg, args...).Scan(&id)
+		return id, err
+	}
+	r, err := w.st.insEntry.ExecContext(w.bg, args...)
+	if err != nil {
+		return 0, err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return 0, err
+	} else if n == 0 {
+		return 0, sql.ErrNoRows
+	}
+	return r.LastInsertId()
 }
 
 // credit posts an approved sale: D0 when the merchant is approved for real
@@ -520,6 +540,12 @@ func (w *writer) flush() error {
 		}
 	}
 	clear(w.cards)
+	for _, card := range slices.Sorted(maps.Keys(w.atcs)) {
+		r := w.atcs[card]
+		if _, err := w.st.upsATC.ExecContext(w.bg, card, r.atc, r.timeNs); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
