@@ -45,11 +45,19 @@ type Totals struct {
 	RefundAmount int64
 }
 
+// A terminal's batch is found through the unique key's tid prefix (see the
+// schema): the reads scan the terminal's entries, once per settlement.
+const (
+	batchTotalsSQL = `SELECT kind, COUNT(*), SUM(amount) FROM entries
+		WHERE tid = ? AND batch = ? AND resp = '00' AND undone_by IS NULL
+		AND kind IN ('sale', 'qr', 'completion', 'advice', 'refund') GROUP BY kind`
+	batchEntriesSQL = hostEntrySelect + `WHERE e.tid = ? AND e.batch = ? AND e.resp = '00'
+		AND e.kind NOT IN ('reversal', 'balance', 'preauth') ORDER BY e.time_ns, e.id`
+)
+
 // BatchTotals sums the terminal tid's batch as the host journaled it.
 func (l *Ledger) BatchTotals(ctx context.Context, tid, batch string) (Totals, error) {
-	rows, err := l.rdb.QueryContext(ctx, `SELECT kind, COUNT(*), SUM(amount) FROM entries
-		WHERE tid = ? AND batch = ? AND resp = '00' AND undone_by IS NULL
-		AND kind IN ('sale', 'qr', 'completion', 'advice', 'refund') GROUP BY kind`, tid, batch)
+	rows, err := l.rdb.QueryContext(ctx, batchTotalsSQL, tid, batch)
 	if err != nil {
 		return Totals{}, l.readErr("reading batch totals", err)
 	}
@@ -159,8 +167,7 @@ func (l *Ledger) discrepancies(ctx context.Context, tid string, batches []string
 	}
 	sort.Strings(scopeList)
 	for _, b := range scopeList {
-		rows, err := l.rdb.QueryContext(ctx, hostEntrySelect+`WHERE e.tid = ? AND e.batch = ? AND e.resp = '00'
-			AND e.kind NOT IN ('reversal', 'balance', 'preauth') ORDER BY e.time_ns, e.id`, tid, b)
+		rows, err := l.rdb.QueryContext(ctx, batchEntriesSQL, tid, b)
 		if err != nil {
 			return fail(err)
 		}

@@ -3,7 +3,9 @@ package ledger
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,6 +141,57 @@ func testBatchTotals(t *testing.T) {
 	}
 	if want := (Totals{SaleCount: 2, SaleAmount: 12000, RefundCount: 1, RefundAmount: 700}); got != want {
 		t.Errorf("BatchTotals = %+v, want %+v", got, want)
+	}
+}
+
+// TestBatchReadsUseTheKeyIndex: the (tid, batch) index is gone from the
+// commit path, and one left by an older version is dropped on open; the
+// batch reads still seek by terminal instead of scanning the journal.
+func TestBatchReadsUseTheKeyIndex(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openLedger(t, Options{Synchronous: "NORMAL"})
+	indexes := func() (n int) {
+		t.Helper()
+		if err := l.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master
+			WHERE type = 'index' AND name = 'entries_tid_batch'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := indexes(); n != 0 {
+		t.Fatalf("a new ledger has the (tid, batch) index")
+	}
+	if err := l.do(ctx, func(w *writer) error {
+		_, err := w.conn.ExecContext(w.bg, "CREATE INDEX entries_tid_batch ON entries (tid, batch)")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l = reopen(t, l)
+	if n := indexes(); n != 0 {
+		t.Errorf("the (tid, batch) index of an older ledger is still there after opening it")
+	}
+	for name, q := range map[string]string{"BatchTotals": batchTotalsSQL, "DiscrepanciesInBatch": batchEntriesSQL} {
+		rows, err := l.rdb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, "T1", "000001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if !slices.ContainsFunc(plan, func(d string) bool {
+			return strings.HasPrefix(d, "SEARCH e USING INDEX sqlite_autoindex_entries_1 (tid=?)") ||
+				strings.HasPrefix(d, "SEARCH entries USING INDEX sqlite_autoindex_entries_1 (tid=?)")
+		}) {
+			t.Errorf("%s does not seek the terminal in the key index: %q", name, plan)
+		}
 	}
 }
 
