@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -470,5 +471,22 @@ func TestHostVerboseLogsDecisions(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "5413330089010012") {
 		t.Error("the log shows a PAN in clear")
+	}
+}
+
+// TestHostGC: the host collects at hostGCPercent unless GOGC is set, when
+// the user's setting stands.
+func TestHostGC(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	t.Setenv("GOGC", "")
+	setHostGC()
+	if got := debug.SetGCPercent(100); got != hostGCPercent {
+		t.Errorf("without GOGC the host collects at %d %%; want %d", got, hostGCPercent)
+	}
+	t.Setenv("GOGC", "50")
+	setHostGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set the host changed the GC percent to %d", got)
 	}
 }
