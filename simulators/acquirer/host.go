@@ -134,7 +134,8 @@ type Host struct {
 	statsMu sync.Mutex
 	stats   Stats
 
-	traceMu sync.Mutex
+	traceMu  sync.Mutex
+	handlers atomic.Int64 // handler goroutines started (readLoop)
 }
 
 // New builds a host from cfg and registers the profile's merchants in the
@@ -575,6 +576,8 @@ type hostConn struct {
 	closeOnce sync.Once
 	wlock     chan struct{} // one writer at a time; a channel, so waiting is durable in synctest
 	slots     chan struct{} // messages being handled (maxInFlight)
+	work      chan job      // a message for an idle handler (readLoop, handle)
+	idle      atomic.Int32  // handlers waiting on work
 	wmu       sync.Mutex    // guards wq and spare
 	wq        *wbatch       // answers waiting for the next write (see write)
 	spare     []byte        // a written batch's buffer, reused by the next one

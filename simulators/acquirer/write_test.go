@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -104,4 +105,70 @@ func TestAnswersReadyTogetherShareAWrite(t *testing.T) {
 		t.Errorf("%d answers took %d writes: answers ready together were written one by one", n, writes)
 	}
 	t.Logf("%d answers in %d writes", n, writes)
+}
+
+// TestHandlersAreKept: a terminal's requests, one after the other, are
+// answered by the handler that answered the one before, not by a goroutine
+// started per message; after a burst of pipelined requests at most
+// maxIdleHandlers handlers stay waiting, and none outlives the connection.
+func TestHandlersAreKept(t *testing.T) {
+	h := startHost(t, nil)
+	tm := dial(t, h.Addr())
+	before := h.handlers.Load()
+	for range 100 {
+		tm.approved(tm.sale(visa, 100))
+	}
+	if n := h.handlers.Load() - before; n > 3 {
+		t.Errorf("100 sales one after the other started %d handlers; want at most 3", n)
+	}
+
+	// A burst without reading: up to maxInFlight handlers at once.
+	client, err := net.Dial("tcp", h.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var burst []byte
+	for range maxInFlight {
+		m, err := iso.NewMessage(tm.sale(visa, 100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		packed, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		burst = append(burst, iso.Frame(packed)...)
+	}
+	for h.Stats().Conns < 2 { // its reader started
+		time.Sleep(time.Millisecond)
+	}
+	base := runtime.NumGoroutine()
+	if _, err := client.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(client)
+	for i := range maxInFlight {
+		size, err := iso.ReadLength(br)
+		if err == nil {
+			_, err = io.ReadFull(br, make([]byte, size))
+		}
+		if err != nil {
+			t.Fatalf("answer %d of the burst: %v", i+1, err)
+		}
+	}
+	// The burst's handlers finish after writing; all but the idle ones exit.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base+maxIdleHandlers && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base+maxIdleHandlers {
+		t.Errorf("after the burst %d goroutines, %d before it; want at most %d more (idle handlers)", n, base, maxIdleHandlers)
+	}
+	client.Close()
+	h.Close()
+	// Close waits for every handler (h.wg), idle ones included.
+	if n := runtime.NumGoroutine(); n >= base {
+		t.Errorf("after Close %d goroutines, %d with the connection open; the connections' handlers are still there", n, base)
+	}
 }
