@@ -106,6 +106,21 @@ func (tm *terminal) nextSTAN() string {
 	return fmt.Sprintf("%06d", tm.stan.Add(1)%1000000)
 }
 
+// pack packs v (an iso struct) as a terminal sends it, without the length
+// header.
+func pack(t testing.TB, v any) []byte {
+	t.Helper()
+	m, err := iso.NewMessage(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // send sends v (an iso struct) and returns the decoded response.
 func (tm *terminal) send(v any) (*iso8583.Message, error) {
 	m, err := iso.NewMessage(v)

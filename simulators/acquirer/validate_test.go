@@ -71,14 +71,7 @@ func TestFieldValidation(t *testing.T) {
 func TestNonNumericMTICloses(t *testing.T) {
 	h := startHost(t, nil)
 	tm := dial(t, h.Addr())
-	m, err := iso.NewMessage(tm.sale(visa, 100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	packed, err := m.Pack()
-	if err != nil {
-		t.Fatal(err)
-	}
+	packed := pack(t, tm.sale(visa, 100))
 	copy(packed, "02A0")
 	c, err := net.Dial("tcp", h.Addr())
 	if err != nil {

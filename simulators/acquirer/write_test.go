@@ -64,15 +64,7 @@ func TestAnswersReadyTogetherShareAWrite(t *testing.T) {
 	for range n {
 		f := tm.sale(visa, 100)
 		want[f.STAN] = true
-		m, err := iso.NewMessage(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		packed, err := m.Pack()
-		if err != nil {
-			t.Fatal(err)
-		}
-		burst = append(burst, iso.Frame(packed)...)
+		burst = append(burst, iso.Frame(pack(t, f))...)
 	}
 	if _, err := client.Write(burst); err != nil {
 		t.Fatal(err)
@@ -129,15 +121,7 @@ func TestHandlersAreKept(t *testing.T) {
 	}
 	var burst []byte
 	for range maxInFlight {
-		m, err := iso.NewMessage(tm.sale(visa, 100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		packed, err := m.Pack()
-		if err != nil {
-			t.Fatal(err)
-		}
-		burst = append(burst, iso.Frame(packed)...)
+		burst = append(burst, iso.Frame(pack(t, tm.sale(visa, 100)))...)
 	}
 	for h.Stats().Conns < 2 { // its reader started
 		time.Sleep(time.Millisecond)
