@@ -94,6 +94,36 @@ func testRaiseATCSharesTheRecordsCommit(t *testing.T) {
 	}
 }
 
+// TestATCFailureCostsOnlyTheCounters: a counter that cannot be written
+// (here its table is gone) must not fail the sale whose transaction it was
+// to ride in, nor the ones after it; it is dropped and logged.
+func TestATCFailureCostsOnlyTheCounters(t *testing.T) {
+	eachBackend(t, testATCFailureCostsOnlyTheCounters)
+}
+
+func testATCFailureCostsOnlyTheCounters(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openLedger(t, Options{})
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	if err := l.do(ctx, func(w *writer) error {
+		_, err := w.conn.ExecContext(w.bg, "DROP TABLE card_atc")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RaiseATC(ctx, "card-a", 3, now); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if res, err := l.Record(ctx, sale(i+1, 100, now)); err != nil || res.Duplicate {
+			t.Fatalf("sale %d after a counter that cannot be written: %+v %v", i+1, res, err)
+		}
+	}
+	if n, _, err := l.Stats(ctx); err != nil || n != 3 {
+		t.Errorf("%d entries journaled (%v); want 3", n, err)
+	}
+}
+
 // BenchmarkRaiseATC is the cost the replay check adds to a chip
 // authorisation: a write queued to the group committer, committed with the
 // authorisation's journal entry.

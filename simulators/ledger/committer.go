@@ -413,18 +413,44 @@ func (w *writer) commitBatch(batch []*request) {
 		}
 	}
 	w.abort()
+	w.atcsAlone()
 	if len(batch) == 1 {
 		w.single(batch[0])
 		return
 	}
 	if len(batch) == 0 {
-		w.l.log.Error("ledger: card counters not recorded", "cards", len(w.atcs))
 		return
 	}
 	w.l.log.Warn("ledger: group commit failed, replaying one by one", "records", len(batch))
 	for _, r := range batch {
 		w.single(r)
 	}
+}
+
+// atcsAlone writes the card counters of a failed group commit in a
+// transaction of their own, before its records are replayed one by one, so
+// a counter that cannot be written fails only itself: it is logged and
+// dropped (the card's next cryptogram is then checked against the counter
+// before it).
+func (w *writer) atcsAlone() {
+	if len(w.atcs) == 0 {
+		return
+	}
+	err := w.begin()
+	if err == nil {
+		if err = w.flush(); err == nil {
+			_, err = w.st.commit.ExecContext(w.bg)
+		}
+		if err != nil {
+			w.abort()
+		}
+	}
+	if err != nil {
+		w.l.log.Error("ledger: card counters not recorded", "cards", len(w.atcs), "err", w.l.fileErr("recording ATCs", err))
+	} else {
+		w.commits.Add(1)
+	}
+	clear(w.atcs)
 }
 
 // maxRetries is how often single runs a transaction again that PostgreSQL
