@@ -517,10 +517,12 @@ type cardDay struct{ card, day string }
 
 type cardDelta struct{ count, debit, credit int64 }
 
-// flush writes the balance and card-usage changes the transaction gathered:
-// one statement per merchant and per card-day instead of one per record.
-// Rows are written in key order, so two hosts' transactions lock them in
-// the same order and do not deadlock on them.
+// flush writes the balance and card-usage changes the transaction gathered
+// and the card counters taken from RaiseATC: one statement per merchant,
+// per card-day and per card instead of one per record. Rows are written in
+// key order, so two hosts' transactions lock them in the same order and do
+// not deadlock on them. The counters stay in w.atcs until a commit carries
+// them (a replay after a rollback writes them again).
 func (w *writer) flush() error {
 	for _, id := range slices.Sorted(maps.Keys(w.balances)) {
 		if d := w.balances[id]; d != 0 {
