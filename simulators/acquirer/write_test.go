@@ -119,28 +119,35 @@ func TestHandlersAreKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(client)
+	readAnswers := func(n int) {
+		t.Helper()
+		for i := range n {
+			size, err := iso.ReadLength(br)
+			if err == nil {
+				_, err = io.ReadFull(br, make([]byte, size))
+			}
+			if err != nil {
+				t.Fatalf("answer %d of %d: %v", i+1, n, err)
+			}
+		}
+	}
+	// One sale first, so the connection's reader and a handler of it are
+	// running when the goroutines are counted.
+	if _, err := client.Write(iso.Frame(pack(t, tm.sale(visa, 100)))); err != nil {
+		t.Fatal(err)
+	}
+	readAnswers(1)
 	var burst []byte
 	for range maxInFlight {
 		burst = append(burst, iso.Frame(pack(t, tm.sale(visa, 100)))...)
-	}
-	for h.Stats().Conns < 2 { // its reader started
-		time.Sleep(time.Millisecond)
 	}
 	base := runtime.NumGoroutine()
 	if _, err := client.Write(burst); err != nil {
 		t.Fatal(err)
 	}
-	client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(client)
-	for i := range maxInFlight {
-		size, err := iso.ReadLength(br)
-		if err == nil {
-			_, err = io.ReadFull(br, make([]byte, size))
-		}
-		if err != nil {
-			t.Fatalf("answer %d of the burst: %v", i+1, err)
-		}
-	}
+	readAnswers(maxInFlight)
 	// The burst's handlers finish after writing; all but the idle ones exit.
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > base+maxIdleHandlers && time.Now().Before(deadline) {
