@@ -160,3 +160,18 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return &exitError{code: 2, err: fmt.Errorf("%w\nrun '%s -h' for usage", err, fs.Name())}
 }
+
+// parseWords parses args allowing flags before, between and after the
+// command's words (subcommand, FILE), and returns the words in order.
+func parseWords(fs *flag.FlagSet, args []string) ([]string, error) {
+	var words []string
+	for rest := args; ; {
+		if err := parseFlags(fs, rest); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return words, nil
+		}
+		words, rest = append(words, fs.Arg(0)), fs.Args()[1:]
+	}
+}

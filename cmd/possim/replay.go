@@ -33,15 +33,9 @@ func runReplay(ctx context.Context, args []string, env *Env) error {
 	feature := fs.String("feature", "", "write a Gherkin scenario reproducing the trace to `FILE` instead of replaying")
 	dialectName := fs.String("dialect", "", dialectUsage)
 	profPath := fs.String("profile", "", "profile `FILE` for test cards and keys (default: the embedded default profile)")
-	var words []string
-	for rest := args; ; {
-		if err := parseFlags(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words, rest = append(words, fs.Arg(0)), fs.Args()[1:]
+	words, err := parseWords(fs, args)
+	if err != nil {
+		return err
 	}
 	const synopsis = "want possim replay FILE --host ADDR [--dialect NAME|FILE] [--port N] [--speed X | --as-fast] [--fresh-keys] [--strict] [--json], or possim replay FILE --feature OUT.feature"
 	switch {

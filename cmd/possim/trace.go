@@ -21,15 +21,9 @@ func runTrace(ctx context.Context, args []string, env *Env) error {
 	asJSON := fs.Bool("json", false, "one JSON object per message, the summary on stderr")
 	dialectName := fs.String("dialect", "", dialectUsage)
 	// Flags may come before, between or after `show` and FILE.
-	var words []string
-	for rest := args; ; {
-		if err := parseFlags(fs, rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words, rest = append(words, fs.Arg(0)), fs.Args()[1:]
+	words, err := parseWords(fs, args)
+	if err != nil {
+		return err
 	}
 	const synopsis = "want possim trace show FILE [--dialect NAME|FILE] [--port N] [--json]"
 	switch {
