@@ -14,13 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/terminal"
-	"github.com/possim/possim/virtualdevices/cardreader"
-	"github.com/possim/possim/virtualdevices/pinpad"
-	"github.com/possim/possim/virtualdevices/printer"
-	"github.com/possim/possim/virtualdevices/scanner"
-	"github.com/possim/possim/virtualdevices/serial"
 )
 
 // The README's commands, as written, in a fresh directory: possim host
@@ -139,26 +133,7 @@ func TestTerminalCLIDevicesWaitAndInterrupt(t *testing.T) {
 	host := termHost(t)
 	dir := t.TempDir()
 	state := filepath.Join(dir, "term.json")
-	p := profile.Default()
-	pr := printer.New(printer.Config{})
-	reader, err := cardreader.New(cardreader.Config{Cards: cardreader.CardsFromProfile(p.Cards), IssuerMasterKey: p.Keys.IMK()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pad, err := pinpad.New(pinpad.Config{MasterKey: p.Keys.TMK()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := scanner.New(scanner.Config{})
-	attach := map[string]func(io.ReadWriteCloser){"printer": pr.Attach, "cardreader": reader.Attach, "pinpad": pad.Attach, "scanner": sc.Attach}
-	for name, a := range attach {
-		pt, err := serial.OpenPTY(serial.PTYConfig{Link: filepath.Join(dir, name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a(pt)
-	}
-	t.Cleanup(func() { pr.Close(); reader.Close(); pad.Close(); sc.Close() })
+	devicePTYs(t, dir)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

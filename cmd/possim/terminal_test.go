@@ -123,12 +123,10 @@ func TestTerminalCLI(t *testing.T) {
 	}
 }
 
-// TestTerminalCLIDevices runs the CLI against device ptys laid out as
-// possim devices lays them out; the operator acts on the devices directly.
-func TestTerminalCLIDevices(t *testing.T) {
-	host := termHost(t)
-	dir := t.TempDir()
-	state := filepath.Join(dir, "term.json")
+// devicePTYs serves the four devices on ptys in dir, named as possim
+// devices names them, for the profile's cards and keys.
+func devicePTYs(t *testing.T, dir string) (*printer.Printer, *cardreader.Reader, *pinpad.Pad) {
+	t.Helper()
 	p := profile.Default()
 	pr := printer.New(printer.Config{})
 	reader, err := cardreader.New(cardreader.Config{Cards: cardreader.CardsFromProfile(p.Cards), IssuerMasterKey: p.Keys.IMK()})
@@ -149,6 +147,16 @@ func TestTerminalCLIDevices(t *testing.T) {
 		a(pt)
 	}
 	t.Cleanup(func() { pr.Close(); reader.Close(); pad.Close(); sc.Close() })
+	return pr, reader, pad
+}
+
+// TestTerminalCLIDevices runs the CLI against device ptys laid out as
+// possim devices lays them out; the operator acts on the devices directly.
+func TestTerminalCLIDevices(t *testing.T) {
+	host := termHost(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "term.json")
+	pr, reader, pad := devicePTYs(t, dir)
 
 	if code, out := termCLI(t, host, state, "--devices", dir, "signon"); code != 0 {
 		t.Fatalf("signon: exit %d\n%s", code, out)
