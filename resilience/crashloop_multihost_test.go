@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/possim/possim/internal/pgtest"
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/ledger"
 )
@@ -90,7 +91,7 @@ func TestCrashLoopTwoHosts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts host processes")
 	}
-	dsn := pgSchema(t)
+	dsn := pgtest.Schema(t)
 	const d0Daily = 2_000_000 // 20,000.00: the load passes it in a few hundred sales
 	hostCmd := func(db string) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")

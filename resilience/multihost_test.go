@@ -2,18 +2,15 @@ package resilience
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"log/slog"
 	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
+	"github.com/possim/possim/internal/pgtest"
 	"github.com/possim/possim/profile"
 	"github.com/possim/possim/simulators/acquirer"
 	"github.com/possim/possim/simulators/iso"
@@ -24,44 +21,6 @@ import (
 // (its own committer and caches), terminals talking to them over loopback
 // TCP. The database is the test server's (POSSIM_TEST_POSTGRES, started by
 // scripts/pg-test-server.sh); without it the tests skip, and fail in CI.
-
-// pgSchema creates a schema of its own for t in the test server's database
-// and returns the URL that uses it.
-func pgSchema(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("POSSIM_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: POSSIM_TEST_POSTGRES is not set; .ci/run starts a server with scripts/pg-test-server.sh")
-		}
-		t.Skip("POSSIM_TEST_POSTGRES not set: no PostgreSQL server to test on (scripts/pg-test-server.sh starts one)")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "r_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("creating a test schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", base); err == nil {
-			db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // startSharedHost runs a host on loopback with a ledger of its own on dsn.
 func startSharedHost(t *testing.T, dsn string, p *profile.Profile) (string, *ledger.Ledger) {
@@ -86,7 +45,7 @@ func startSharedHost(t *testing.T, dsn string, p *profile.Profile) (string, *led
 // twoHosts starts two hosts on one fresh database.
 func twoHosts(t *testing.T, p *profile.Profile) ([2]string, *ledger.Ledger) {
 	t.Helper()
-	dsn := pgSchema(t)
+	dsn := pgtest.Schema(t)
 	a, led := startSharedHost(t, dsn, p)
 	b, _ := startSharedHost(t, dsn, p)
 	return [2]string{a, b}, led
@@ -281,7 +240,7 @@ func verifyClean(t *testing.T, led *ledger.Ledger) {
 // never approved without being committed, and the host approves again once
 // its ledger has connected again.
 func TestHostDatabaseGoneAndBack(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := pgtest.Schema(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -2,62 +2,17 @@ package acquirer
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
+	"github.com/possim/possim/internal/pgtest"
 	"github.com/possim/possim/simulators/ledger"
 )
-
-// sharedLedger opens a ledger on a fresh schema of the PostgreSQL test
-// server (POSSIM_TEST_POSTGRES; skip without one, fail in CI) and returns
-// its URL, for a second host to open too.
-func sharedLedger(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("POSSIM_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: POSSIM_TEST_POSTGRES is not set; .ci/run starts a server with scripts/pg-test-server.sh")
-		}
-		t.Skip("POSSIM_TEST_POSTGRES not set: no PostgreSQL server to test on (scripts/pg-test-server.sh starts one)")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "a_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", base); err == nil {
-			db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // TestPINTriesAcrossHosts: two hosts on one PostgreSQL ledger count a
 // card's wrong PINs together, and a reset at one unblocks it at both.
 func TestPINTriesAcrossHosts(t *testing.T) {
-	dsn := sharedLedger(t)
+	dsn := pgtest.Schema(t)
 	var hosts [2]*Host
 	var terms [2]*terminal
 	for i := range hosts {
@@ -95,7 +50,7 @@ func TestPINTriesAcrossHosts(t *testing.T) {
 // TestReplayAcrossHosts: one cryptogram sent to two hosts on one ledger at
 // once is accepted by one of them only; the other answers 63.
 func TestReplayAcrossHosts(t *testing.T) {
-	dsn := sharedLedger(t)
+	dsn := pgtest.Schema(t)
 	var terms [2]*terminal
 	for i := range terms {
 		l, err := ledger.Open(context.Background(), dsn, ledger.Options{})

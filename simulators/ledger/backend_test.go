@@ -2,18 +2,17 @@ package ledger
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/possim/possim/internal/pgtest"
 )
 
 // The ledger's tests run on both engines: eachBackend runs a test as the
@@ -22,25 +21,11 @@ import (
 // database in POSSIM_TEST_POSTGRES (scripts/pg-test-server.sh starts one).
 // Without it they skip, and fail in CI, where one is always started.
 
-// postgresURL is the test server's URL, or "" after skipping (or failing,
-// in CI) t.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("POSSIM_TEST_POSTGRES")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: POSSIM_TEST_POSTGRES is not set; .ci/run starts a server with scripts/pg-test-server.sh")
-		}
-		t.Skip("POSSIM_TEST_POSTGRES not set: no PostgreSQL server to test on (scripts/pg-test-server.sh starts one)")
-	}
-	return u
-}
-
 func eachBackend(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	t.Run("sqlite", f)
 	t.Run("postgres", func(t *testing.T) {
-		postgresURL(t)
+		pgtest.URL(t)
 		f(t)
 	})
 }
@@ -55,39 +40,7 @@ func freshDB(t testing.TB) string {
 	if !onPostgres(t) {
 		return filepath.Join(t.TempDir(), "ledger.db")
 	}
-	return freshSchema(t, postgresURL(t))
-}
-
-// freshSchema creates a schema in the database at base and returns base
-// with the schema as its search_path.
-func freshSchema(t testing.TB, base string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("creating a test schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err == nil {
-			db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t)
 }
 
 // rawDB opens a second connection on the ledger's database, as an intruder
@@ -141,7 +94,7 @@ func TestPostgresBadURL(t *testing.T) {
 }
 
 func TestPostgresNewerSchemaRefused(t *testing.T) {
-	dsn := freshSchema(t, postgresURL(t))
+	dsn := pgtest.Schema(t)
 	l, err := Open(context.Background(), dsn, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +115,7 @@ func TestPostgresNewerSchemaRefused(t *testing.T) {
 // again.
 func TestPostgresGoneAndBack(t *testing.T) {
 	ctx := context.Background()
-	dsn := freshSchema(t, postgresURL(t))
+	dsn := pgtest.Schema(t)
 	app := "possim-gone-" + hex.EncodeToString([]byte(t.Name()))[:12]
 	u, _ := url.Parse(dsn)
 	q := u.Query()
@@ -206,7 +159,7 @@ func TestPostgresGoneAndBack(t *testing.T) {
 }
 
 func TestPostgresIsolationParam(t *testing.T) {
-	base := freshSchema(t, postgresURL(t))
+	base := pgtest.Schema(t)
 	for _, c := range []struct {
 		param string
 		want  bool
@@ -231,7 +184,7 @@ func TestPostgresIsolationParam(t *testing.T) {
 // hanging.
 func TestPostgresLockTimeout(t *testing.T) {
 	ctx := context.Background()
-	dsn := freshSchema(t, postgresURL(t))
+	dsn := pgtest.Schema(t)
 	l, err := Open(ctx, dsn, Options{BusyTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

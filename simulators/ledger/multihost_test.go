@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"github.com/possim/possim/internal/pgtest"
 	"net/url"
 	"sync"
 	"testing"
@@ -22,7 +23,7 @@ func eachMode(t *testing.T, f func(t *testing.T, opts Options)) {
 // openPair opens two ledgers on one fresh PostgreSQL schema.
 func openPair(t testing.TB, opts Options) (*Ledger, *Ledger) {
 	t.Helper()
-	dsn := freshSchema(t, postgresURL(t))
+	dsn := pgtest.Schema(t)
 	var ls [2]*Ledger
 	for i := range ls {
 		l, err := Open(context.Background(), dsn, opts)
@@ -307,7 +308,7 @@ func testPINTries(t *testing.T) {
 // already settled.
 func TestVoidWhileOtherHostCutsOff(t *testing.T) {
 	ctx := context.Background()
-	dsn := freshSchema(t, postgresURL(t))
+	dsn := pgtest.Schema(t)
 	u, _ := url.Parse(dsn)
 	q := u.Query()
 	q.Set("application_name", "possim-void-race")
