@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/possim/possim/internal/sharktest"
 )
 
 // indepCapture is a capture of possim terminal talking to the independent
@@ -169,7 +171,7 @@ func TestIndepHostCapture(t *testing.T) {
 	})
 	t.Run("gap", func(t *testing.T) { testShowGap(t, ic) })
 	t.Run("wireshark", func(t *testing.T) {
-		ws := sharkDecode(t, ic.path, ic.port)
+		ws := sharktest.Decode(t, ic.path, ic.port)
 		n := compareShark(t, ws, showJSON(t, ic.path, ic.port))
 		if n < 150 {
 			t.Errorf("compared %d fields; the session has more", n)
