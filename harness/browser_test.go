@@ -39,6 +39,28 @@ func TestBrowserSeesConsoleErrors(t *testing.T) {
 	}
 }
 
+// rackDashboard serves the control API and its dashboard on loopback over
+// a rack of devices on real ptys, and opens a browser on it once the event
+// stream is live.
+func rackDashboard(t *testing.T) (*browsertest.Page, *harness.Rack) {
+	t.Helper()
+	p := browsertest.New(t)
+	rack, err := harness.NewRack(harness.RackConfig{Dir: t.TempDir(), Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rack.Close() })
+	ctl := harness.NewControl(harness.ControlConfig{Printer: rack.Printer, Reader: rack.Reader, PINPad: rack.PINPad,
+		Scanner: rack.Scanner, Recorder: rack.Recorder, Profile: rack.Profile})
+	if err := ctl.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ctl.Close() })
+	p.Do(t, "opening the dashboard", chromedp.Navigate(ctl.URL()+"/"))
+	p.Until(t, "the event stream", `document.getElementById("conn").textContent === "live"`)
+	return p, rack
+}
+
 // TestDashboardInBrowser serves the dashboard from a real control API on
 // loopback over a rack of devices on real ptys, and uses it as a person
 // would: the page loads without errors, the insert button moves the card
@@ -46,21 +68,7 @@ func TestBrowserSeesConsoleErrors(t *testing.T) {
 // asked, filters by device, names ISO fields and keeps multi-line text in
 // its column.
 func TestDashboardInBrowser(t *testing.T) {
-	p := browsertest.New(t)
-	rack, err := harness.NewRack(harness.RackConfig{Dir: t.TempDir(), Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rack.Close()
-	ctl := harness.NewControl(harness.ControlConfig{Printer: rack.Printer, Reader: rack.Reader, PINPad: rack.PINPad,
-		Scanner: rack.Scanner, Recorder: rack.Recorder, Profile: rack.Profile})
-	if err := ctl.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer ctl.Close()
-
-	p.Do(t, "opening the dashboard", chromedp.Navigate(ctl.URL()+"/"))
-	p.Until(t, "the event stream", `document.getElementById("conn").textContent === "live"`)
+	p, rack := rackDashboard(t)
 	p.Until(t, "the card picker", `document.getElementById("card").options.length > 0`)
 	if got := browsertest.Eval[string](t, p, `document.querySelector("#dev-printer [data-pill]").textContent`); got != "ready" {
 		t.Errorf("printer card says %q, want ready", got)

@@ -16,20 +16,7 @@ import (
 // code on possim devices' printer; the devices page shows it with the QR
 // code drawn as an image.
 func TestDevicesDashboardDrawsQRReceipts(t *testing.T) {
-	p := browsertest.New(t)
-	rack, err := harness.NewRack(harness.RackConfig{Dir: t.TempDir(), Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rack.Close()
-	ctl := harness.NewControl(harness.ControlConfig{Printer: rack.Printer, Reader: rack.Reader, PINPad: rack.PINPad,
-		Scanner: rack.Scanner, Recorder: rack.Recorder, Profile: rack.Profile})
-	if err := ctl.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer ctl.Close()
-	p.Do(t, "opening the dashboard", chromedp.Navigate(ctl.URL()+"/"))
-	p.Until(t, "the event stream", `document.getElementById("conn").textContent === "live"`)
+	p, rack := rackDashboard(t)
 
 	port, err := serial.OpenRaw(rack.Paths()["printer"])
 	if err != nil {
