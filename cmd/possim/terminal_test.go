@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/possim/possim/possimtest"
 	"github.com/possim/possim/profile"
-	"github.com/possim/possim/simulators/acquirer"
-	"github.com/possim/possim/simulators/ledger"
 	"github.com/possim/possim/simulators/terminal"
 	"github.com/possim/possim/virtualdevices/cardreader"
 	"github.com/possim/possim/virtualdevices/pinpad"
@@ -23,20 +22,7 @@ import (
 // termHost starts our acquirer on loopback for the CLI to talk to.
 func termHost(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	led, err := ledger.Open(ctx, filepath.Join(t.TempDir(), "host.db"), ledger.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := acquirer.New(ctx, acquirer.Config{Profile: profile.Default(), Ledger: led})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(); led.Close() })
-	return h.Addr()
+	return possimtest.NewHost(t).Addr()
 }
 
 // termCLI runs possim terminal with a shared state file and returns the

@@ -12,33 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/possim/possim/profile"
-	"github.com/possim/possim/simulators/acquirer"
+	"github.com/possim/possim/possimtest"
 	"github.com/possim/possim/simulators/iso"
-	"github.com/possim/possim/simulators/ledger"
 )
 
 // startHost starts a real acquirer host with its ledger in a temporary
 // folder, on loopback.
 func startHost(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	led, err := ledger.Open(ctx, filepath.Join(t.TempDir(), "host.db"), ledger.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := acquirer.New(ctx, acquirer.Config{Profile: profile.Default(), Ledger: led})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		h.Close()
-		led.Close()
-	})
-	return h.Addr()
+	return possimtest.NewHost(t).Addr()
 }
 
 // TestReportRoundTrip runs real load with declines on a real host, writes
